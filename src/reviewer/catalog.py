@@ -1,0 +1,196 @@
+"""The rule catalog: ``rules/*.yaml`` loaded into :class:`RuleSpec` objects.
+
+One YAML file per rule holds its identity, default severity, documentation and options. The same documentation
+feeds ``reviewer explain``, SARIF ``help.markdown`` and the README's rule table.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from reviewer.findings import Severity
+
+RULE_ID = re.compile(r"^RV\d{3}$")
+RULE_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+PRECISIONS = ("very-high", "high", "medium", "low")
+DOC_SECTIONS = (
+    ("what-it-does", "What it does"),
+    ("why-is-this-bad", "Why is this bad?"),
+    ("example", "Example"),
+    ("use-instead", "Use instead"),
+)
+REQUIRED_KEYS = {
+    "id", "name", "category", "severity", "precision", "summary", "docs", "examples",
+}
+OPTIONAL_KEYS = {"cwe", "security-severity", "enabled-by-default", "options", "tags"}
+
+
+class CatalogError(Exception):
+    """A rule file is malformed. Raised for the project's own catalog, so it is a packaging bug."""
+
+
+@dataclass(frozen=True)
+class RuleOption:
+    name: str
+    description: str
+    default: Any
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    id: str
+    name: str
+    category: str
+    severity: Severity
+    precision: str
+    summary: str
+    docs: dict[str, str]
+    references: tuple[tuple[str, str], ...]  # (title, url)
+    examples_bad: str
+    examples_good: str
+    cwe: tuple[int, ...] = ()
+    security_severity: float | None = None
+    enabled_by_default: bool = True
+    tags: tuple[str, ...] = ()
+    options: dict[str, RuleOption] = field(default_factory=dict)
+    source_file: str = ""
+
+    @property
+    def is_security(self) -> bool:
+        return self.security_severity is not None
+
+    @property
+    def markdown(self) -> str:
+        """The rule's documentation as Markdown: What it does / Why is this bad? / Example / Use instead / ..."""
+        parts = [f"# {self.id} {self.name}", "", self.summary, ""]
+        for key, title in DOC_SECTIONS:
+            parts += [f"## {title}", "", self.docs[key].strip(), ""]
+        if self.options:
+            parts += ["## Options", ""]
+            for option in self.options.values():
+                parts.append(f"- `{option.name}`: {option.description.strip()}")
+            parts += [
+                "",
+                f"Set them under `[tool.reviewer.rules.{self.id}]`; list options also accept an "
+                "`extend-<option>` key that adds to the default.",
+                "",
+            ]
+        parts += ["## References", ""]
+        parts += [f"- [{title}]({url})" for title, url in self.references]
+        return "\n".join(parts).rstrip() + "\n"
+
+    @property
+    def text(self) -> str:
+        """Plain-text help (SARIF ``help.text``)."""
+        return f"{self.summary}\n\n{self.docs['what-it-does'].strip()}\n\n{self.docs['why-is-this-bad'].strip()}"
+
+
+def rules_dir() -> Path:
+    """Where the catalog is: inside the installed package, or the repository's top-level ``rules/``."""
+    packaged = Path(__file__).parent / "rules"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "rules"
+
+
+def _fail(path: Path, message: str) -> CatalogError:
+    return CatalogError(f"{path.name}: {message}")
+
+
+def parse_rule(path: Path) -> RuleSpec:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise _fail(path, f"invalid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise _fail(path, "must be a mapping")
+    missing = REQUIRED_KEYS - data.keys()
+    if missing:
+        raise _fail(path, f"missing keys: {', '.join(sorted(missing))}")
+    unknown = data.keys() - REQUIRED_KEYS - OPTIONAL_KEYS
+    if unknown:
+        raise _fail(path, f"unknown keys: {', '.join(sorted(unknown))}")
+    rule_id, name = data["id"], data["name"]
+    if not isinstance(rule_id, str) or not RULE_ID.match(rule_id):
+        raise _fail(path, f"id {rule_id!r} is not RV followed by three digits")
+    if path.stem != rule_id:
+        raise _fail(path, f"file name must be {rule_id}.yaml")
+    if not isinstance(name, str) or not RULE_NAME.match(name):
+        raise _fail(path, f"name {name!r} is not kebab-case")
+    try:
+        severity = Severity(data["severity"])
+    except ValueError:
+        raise _fail(path, "severity must be error, warning or note") from None
+    if data["precision"] not in PRECISIONS:
+        raise _fail(path, f"precision must be one of {', '.join(PRECISIONS)}")
+    docs = data["docs"]
+    if not isinstance(docs, dict):
+        raise _fail(path, "docs must be a mapping")
+    for key, _ in DOC_SECTIONS:
+        if not isinstance(docs.get(key), str) or not docs[key].strip():
+            raise _fail(path, f"docs.{key} is missing or empty")
+    references = docs.get("references")
+    if not isinstance(references, list) or not references:
+        raise _fail(path, "docs.references must be a non-empty list of {title, url}")
+    refs = []
+    for ref in references:
+        if not isinstance(ref, dict) or not {"title", "url"} <= ref.keys():
+            raise _fail(path, "each docs.references entry needs title and url")
+        refs.append((str(ref["title"]), str(ref["url"])))
+    examples = data["examples"]
+    if not isinstance(examples, dict) or not isinstance(examples.get("bad"), str) or not isinstance(
+        examples.get("good"), str
+    ):
+        raise _fail(path, "examples needs 'bad' and 'good' code blocks")
+    options = {}
+    for option_name, option in (data.get("options") or {}).items():
+        if not isinstance(option, dict) or "default" not in option or "description" not in option:
+            raise _fail(path, f"option {option_name!r} needs description and default")
+        options[option_name] = RuleOption(option_name, option["description"], option["default"])
+    security_severity = data.get("security-severity")
+    if security_severity is not None:
+        security_severity = float(security_severity)
+        if not 0.0 <= security_severity <= 10.0:
+            raise _fail(path, "security-severity must be between 0 and 10")
+    return RuleSpec(
+        id=rule_id,
+        name=name,
+        category=str(data["category"]),
+        severity=severity,
+        precision=data["precision"],
+        summary=str(data["summary"]).strip(),
+        docs={key: str(docs[key]) for key, _ in DOC_SECTIONS},
+        references=tuple(refs),
+        examples_bad=examples["bad"],
+        examples_good=examples["good"],
+        cwe=tuple(int(c) for c in data.get("cwe") or ()),
+        security_severity=security_severity,
+        enabled_by_default=bool(data.get("enabled-by-default", True)),
+        tags=tuple(data.get("tags") or ()),
+        options=options,
+        source_file=path.name,
+    )
+
+
+@functools.lru_cache(maxsize=None)
+def load_catalog(directory: str | None = None) -> dict[str, RuleSpec]:
+    """All rules, keyed and ordered by id."""
+    folder = Path(directory) if directory else rules_dir()
+    files = sorted(folder.glob("RV*.yaml"))
+    if not files:
+        raise CatalogError(f"no rule files found in {folder}")
+    specs: dict[str, RuleSpec] = {}
+    names: set[str] = set()
+    for path in files:
+        spec = parse_rule(path)
+        if spec.id in specs or spec.name in names:
+            raise _fail(path, f"duplicate rule id or name {spec.id} {spec.name}")
+        specs[spec.id] = spec
+        names.add(spec.name)
+    return specs

@@ -1,0 +1,341 @@
+"""What every check stands on: the per-file context (import table, scopes, enclosing statements) and the
+:class:`Check` base class.
+
+Names are resolved through a light import table that the :class:`ScopeTracker` fills while the single batched
+traversal walks the tree, instead of libcst's ``ScopeProvider`` (which costs several times the parse). Resolution is
+syntactic and flow-insensitive within a scope, which is what a reviewer reading the code would assume:
+
+- ``import requests as r`` makes ``r.get`` resolve to ``requests.get``;
+- ``from os import path`` makes ``path.join`` resolve to ``os.path.join``; relative imports use the module's package;
+- ``s = requests.Session()`` (or ``with requests.Session() as s``) makes ``s.get`` resolve to
+  ``requests.Session().get``: a ``()`` segment marks "the result of calling"; ``[]`` marks a subscript;
+- ``self.client = httpx.Client()`` in any method makes ``self.client`` resolve in the class's other methods;
+- a parameter, loop target or other local binding shadows an import, so ``def f(requests): requests.get()``
+  resolves to nothing; an unbound name that is a builtin resolves to ``builtins.<name>``.
+"""
+
+from __future__ import annotations
+
+import builtins
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import libcst as cst
+
+from reviewer.catalog import RuleSpec
+
+BUILTIN_NAMES = frozenset(dir(builtins))
+UNKNOWN = None  # a binding whose value cannot be resolved: it shadows outer names
+
+
+@dataclass
+class Frame:
+    kind: str  # "module", "class", "function", "lambda"
+    node: cst.CSTNode | None
+    is_async: bool = False
+    bindings: dict[str, str | None] = field(default_factory=dict)
+
+
+@dataclass
+class Report:
+    """A finding as a check sees it: a node, not yet a position."""
+
+    rule_id: str
+    node: cst.CSTNode
+    statement: cst.CSTNode | None
+    message: str
+    requires: tuple[str, str] | None = None
+
+
+class FileContext:
+    """What the checks of one file share: where they are, how names resolve, and what they report."""
+
+    def __init__(self, path: str, module: str, is_package: bool, source: str) -> None:
+        self.path = path
+        self.module = module
+        self.is_package = is_package
+        self.source = source
+        self.frames: list[Frame] = [Frame("module", None)]
+        self.statements: list[cst.CSTNode] = []
+        self.reports: list[Report] = []
+        self.facts: dict[str, list[tuple]] = {}
+        self.failures: list[tuple[str, str]] = []  # (rule id, error)
+
+    # -- where we are ---------------------------------------------------------------------------------------------
+
+    @property
+    def function_frame(self) -> Frame | None:
+        """The innermost function or lambda, unless a class body is nearer (a class body runs at definition)."""
+        for frame in reversed(self.frames):
+            if frame.kind in ("function", "lambda"):
+                return frame
+            if frame.kind == "class":
+                return None
+        return None
+
+    @property
+    def in_async_function(self) -> bool:
+        """Directly inside an ``async def``: nested sync ``def``s, lambdas and class bodies are not async context."""
+        frame = self.function_frame
+        return frame is not None and frame.is_async
+
+    @property
+    def at_module_level(self) -> bool:
+        return len(self.frames) == 1
+
+    @property
+    def statement(self) -> cst.CSTNode | None:
+        return self.statements[-1] if self.statements else None
+
+    # -- names ------------------------------------------------------------------------------------------------------
+
+    def bind(self, name: str, value: str | None) -> None:
+        self.frames[-1].bindings[name] = value
+
+    def bind_attribute_of_self(self, attribute: str, value: str | None) -> None:
+        """``self.x = ...`` in a method: visible as ``self.x`` in every method of the class."""
+        for frame in reversed(self.frames):
+            if frame.kind == "class":
+                frame.bindings[f"self.{attribute}"] = value
+                return
+
+    def lookup(self, dotted: str) -> tuple[bool, str | None]:
+        """Find the binding of a plain or ``self.``-dotted name, following Python's scoping (class bodies are not
+        enclosing scopes of their methods, except for the ``self.x`` attributes recorded on them)."""
+        innermost = len(self.frames) - 1
+        for index in range(innermost, -1, -1):
+            frame = self.frames[index]
+            if frame.kind == "class" and index != innermost and not dotted.startswith("self."):
+                continue
+            if dotted in frame.bindings:
+                return True, frame.bindings[dotted]
+        return False, None
+
+    def qualified_name(self, node: cst.BaseExpression) -> str | None:
+        """The canonical dotted name of an expression, or None when it cannot be resolved."""
+        if isinstance(node, cst.Name):
+            found, value = self.lookup(node.value)
+            if found:
+                return value
+            return f"builtins.{node.value}" if node.value in BUILTIN_NAMES else None
+        if isinstance(node, cst.Attribute):
+            dotted = dotted_name(node)
+            if dotted is not None and dotted.startswith("self."):
+                # ``self.client.get``: the longest recorded ``self.x`` prefix wins.
+                parts = dotted.split(".")
+                for cut in range(len(parts), 1, -1):
+                    found, value = self.lookup(".".join(parts[:cut]))
+                    if found:
+                        return None if value is None else ".".join([value, *parts[cut:]])
+            base = self.qualified_name(node.value)
+            return None if base is None else f"{base}.{node.attr.value}"
+        if isinstance(node, cst.Call):
+            base = self.qualified_name(node.func)
+            return None if base is None else f"{base}()"
+        if isinstance(node, cst.Subscript):
+            base = self.qualified_name(node.value)
+            return None if base is None else f"{base}[]"
+        return None
+
+    def resolve_relative(self, relative_dots: int, module: str | None) -> str | None:
+        """The absolute module named by ``from <dots><module> import ...``."""
+        if relative_dots == 0:
+            return module
+        package_parts = self.module.split(".") if self.module else []
+        if not self.is_package:
+            package_parts = package_parts[:-1]
+        up = relative_dots - 1
+        if up > len(package_parts):
+            return None
+        base = package_parts[: len(package_parts) - up] if up else package_parts
+        return ".".join([*base, *([module] if module else [])]) or None
+
+    # -- results ----------------------------------------------------------------------------------------------------
+
+    def add_fact(self, kind: str, record: tuple) -> None:
+        self.facts.setdefault(kind, []).append(record)
+
+
+def dotted_name(node: cst.BaseExpression) -> str | None:
+    """``a.b.c`` for a chain of names and attributes, else None."""
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        base = dotted_name(node.value)
+        return None if base is None else f"{base}.{node.attr.value}"
+    return None
+
+
+def _target_names(target: cst.BaseExpression) -> list[cst.Name]:
+    if isinstance(target, cst.Name):
+        return [target]
+    if isinstance(target, (cst.Tuple, cst.List)):
+        names: list[cst.Name] = []
+        for element in target.elements:
+            names += _target_names(element.value)
+        return names
+    if isinstance(target, cst.StarredElement):
+        return _target_names(target.value)
+    return []
+
+
+class ScopeTracker:
+    """Maintains a :class:`FileContext` during the batched traversal.
+
+    It runs as the traversal's ``before_visit``/``after_leave`` hooks, so a check's ``visit_X`` sees the scope the
+    node is in (a function's own frame is already pushed), and bindings made by a statement are visible from the
+    next statement on.
+    """
+
+    def __init__(self, ctx: FileContext) -> None:
+        self.ctx = ctx
+
+    def enter(self, node: cst.CSTNode) -> None:
+        ctx = self.ctx
+        if isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+            ctx.statements.append(node)
+        if isinstance(node, cst.FunctionDef):
+            ctx.bind(node.name.value, f"{ctx.module}.{node.name.value}" if ctx.at_module_level else UNKNOWN)
+            ctx.frames.append(Frame("function", node, is_async=node.asynchronous is not None))
+            self._bind_parameters(node.params)
+        elif isinstance(node, cst.Lambda):
+            ctx.frames.append(Frame("lambda", node))
+            self._bind_parameters(node.params)
+        elif isinstance(node, cst.ClassDef):
+            ctx.bind(node.name.value, f"{ctx.module}.{node.name.value}" if ctx.at_module_level else UNKNOWN)
+            ctx.frames.append(Frame("class", node))
+        elif isinstance(node, cst.For):
+            # A loop target shadows outer bindings; bound on entry so the body sees it.
+            self._bind_target(node.target, UNKNOWN)
+
+    def leave(self, node: cst.CSTNode) -> None:
+        ctx = self.ctx
+        if isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+            ctx.statements.pop()
+        if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+            ctx.frames.pop()
+        elif isinstance(node, cst.Import):
+            for alias in node.names:
+                full = dotted_name(alias.name)
+                if full is None:
+                    continue
+                if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                    ctx.bind(alias.asname.name.value, full)
+                else:
+                    head = full.split(".")[0]
+                    ctx.bind(head, head)
+        elif isinstance(node, cst.ImportFrom):
+            module = dotted_name(node.module) if node.module is not None else None
+            absolute = ctx.resolve_relative(len(node.relative), module)
+            if isinstance(node.names, cst.ImportStar):
+                return
+            for alias in node.names:
+                if not isinstance(alias.name, cst.Name):
+                    continue
+                local = alias.name.value
+                if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                    local = alias.asname.name.value
+                ctx.bind(local, f"{absolute}.{alias.name.value}" if absolute else UNKNOWN)
+        elif isinstance(node, cst.Assign):
+            value = ctx.qualified_name(node.value)
+            for target in node.targets:
+                self._bind_target(target.target, value)
+        elif isinstance(node, (cst.AnnAssign, cst.AugAssign)):
+            value = ctx.qualified_name(node.value) if isinstance(node, cst.AnnAssign) and node.value else UNKNOWN
+            self._bind_target(node.target, value)
+        elif isinstance(node, cst.NamedExpr):
+            self._bind_target(node.target, ctx.qualified_name(node.value))
+        elif isinstance(node, cst.WithItem):
+            if node.asname is not None:
+                self._bind_target(node.asname.name, ctx.qualified_name(node.item))
+        elif isinstance(node, cst.ExceptHandler):
+            if node.name is not None:
+                self._bind_target(node.name.name, UNKNOWN)
+
+    def _bind_parameters(self, params: cst.Parameters) -> None:
+        for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+            self.ctx.bind(param.name.value, UNKNOWN)
+        for star in (params.star_arg, params.star_kwarg):
+            if isinstance(star, cst.Param):
+                self.ctx.bind(star.name.value, UNKNOWN)
+
+    def _bind_target(self, target: cst.BaseExpression, value: str | None) -> None:
+        if isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and target.value.value == "self":
+            self.ctx.bind_attribute_of_self(target.attr.value, value)
+            return
+        names = _target_names(target)
+        # Unpacking gives each name one element of the value: its name is unknown.
+        for name in names:
+            self.ctx.bind(name.value, value if isinstance(target, cst.Name) else UNKNOWN)
+
+
+class GuardedVisitor(cst.BatchableCSTVisitor):
+    """A visitor whose failure is contained: an exception disables it for the current file and is recorded as a
+    failure of ``owner``, and the other visitors of the batched traversal go on."""
+
+    owner: ClassVar[str] = ""
+    triggers: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, ctx: FileContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.failed = False
+
+    def get_visitors(self):  # noqa: ANN201 - libcst's signature
+        return {name: self._guarded(method) for name, method in super().get_visitors().items()}
+
+    def _guarded(self, method):  # noqa: ANN001, ANN202
+        def run(node: cst.CSTNode) -> Any:
+            if self.failed:
+                return None
+            try:
+                return method(node)
+            except RecursionError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a bug in one visitor must not stop the scan
+                self.failed = True
+                where = traceback.extract_tb(exc.__traceback__)[-1]
+                self.ctx.failures.append(
+                    (self.owner, f"{type(exc).__name__}: {exc} (in {where.name}, line {where.lineno})")
+                )
+                return None
+
+        return run
+
+
+class FactCollector(GuardedVisitor):
+    """Records what a file tells the rest of the project (``ctx.add_fact``) for the join step. Runs only when an
+    enabled check lists its ``kind`` in ``requires_facts``."""
+
+    kind: ClassVar[str]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.owner = f"facts:{cls.kind}"
+
+
+class Check(GuardedVisitor):
+    """One rule: a libcst visitor bound to its :class:`RuleSpec` and options.
+
+    Subclasses set ``rule_id``; ``triggers`` when the rule can only fire on files containing certain text (a file
+    containing none of the enabled visitors' triggers is not parsed); and ``requires_facts`` naming the
+    :class:`FactCollector` kinds whose project-wide facts their ``report(..., requires=...)`` calls rely on.
+    Positions are computed after the traversal, only for files that have something to report.
+    """
+
+    rule_id: ClassVar[str]
+    requires_facts: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.owner = getattr(cls, "rule_id", "")
+
+    def __init__(self, ctx: FileContext, spec: RuleSpec, options: dict[str, Any]) -> None:
+        super().__init__(ctx)
+        self.spec = spec
+        self.options = options
+
+    def report(self, node: cst.CSTNode, message: str, *, requires: tuple[str, str] | None = None) -> None:
+        """Report ``node``; with ``requires=(fact kind, key)`` only if the project's facts confirm it."""
+        self.ctx.reports.append(Report(self.rule_id, node, self.ctx.statement, message, requires))

@@ -1,0 +1,32 @@
+"""Fact collectors: what one file tells the rest of the project, merged by :mod:`reviewer.index`."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from reviewer.checks.base import FactCollector
+
+
+class ClassBases(FactCollector):
+    """Module-level classes and their resolved base classes: ``("shop.models.Order", ("django.db.models.Model",))``.
+
+    The join step follows these across files to decide which classes are Django models."""
+
+    kind = "class-bases"
+    # A class can only be a model if its file names a model base or imports from a models module.
+    triggers = ("Model", "models")
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        frames = self.ctx.frames
+        # The tracker has already pushed this class's frame: a module-level class has exactly that one above.
+        if len(frames) != 2 or frames[-1].node is not node:
+            return
+        bases = []
+        for arg in node.bases:
+            if arg.keyword is None:
+                name = self.ctx.qualified_name(arg.value)
+                if name is not None:
+                    bases.append(name)
+        if bases:
+            qualified = f"{self.ctx.module}.{node.name.value}" if self.ctx.module else node.name.value
+            self.ctx.add_fact(self.kind, (qualified, tuple(bases)))

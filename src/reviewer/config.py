@@ -1,0 +1,241 @@
+"""Settings: built-in defaults < ``[tool.reviewer]`` in the nearest ``pyproject.toml`` (or ``--config``) < CLI flags.
+
+Every mistake in a configuration is a :class:`ConfigError` whose message names the key and what is allowed.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from reviewer.catalog import RuleSpec
+from reviewer.findings import Severity
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+DEFAULT_EXCLUDE = (
+    ".git", ".hg", ".svn", ".bzr", ".venv", "venv", ".tox", ".nox", ".eggs", "*.egg-info", "__pycache__",
+    "__pypackages__", "node_modules", "build", "dist", "site-packages", "_build", "buck-out", ".mypy_cache",
+    ".pytest_cache", ".ruff_cache", ".reviewer_cache", ".direnv", ".ipynb_checkpoints",
+)
+DEFAULT_MAX_FILE_SIZE = 5 * 1024 * 1024
+SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$", re.IGNORECASE)
+SIZE_UNITS = {"b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2, "gb": 1000**3, "gib": 1024**3}
+
+TOP_LEVEL_KEYS = {
+    "select": "a list of rule ids, id prefixes or categories",
+    "ignore": "a list of rule ids, id prefixes or categories",
+    "exclude": "a list of gitignore-style patterns (replaces the default excludes)",
+    "extend-exclude": "a list of gitignore-style patterns (added to the default excludes)",
+    "per-file-ignores": "a table of gitignore-style pattern = list of rule selectors",
+    "respect-gitignore": "true or false",
+    "max-file-size": 'a size in bytes (5242880) or with a unit ("5 MB")',
+    "rules": "a table of per-rule tables, e.g. [tool.reviewer.rules.RV201]",
+}
+
+
+class ConfigError(Exception):
+    """A user mistake in configuration or flags: reported as one line, exit code 2."""
+
+
+@dataclass
+class Settings:
+    select: list[str] | None = None  # None: the rules enabled by default
+    extend_select: list[str] = field(default_factory=list)
+    ignore: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=lambda: list(DEFAULT_EXCLUDE))
+    extend_exclude: list[str] = field(default_factory=list)
+    per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
+    respect_gitignore: bool = True
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE
+    rules: dict[str, dict[str, Any]] = field(default_factory=dict)
+    config_file: Path | None = None
+
+    @property
+    def all_excludes(self) -> list[str]:
+        return [*self.exclude, *self.extend_exclude]
+
+
+def find_config(start: Path) -> Path | None:
+    """The nearest ``pyproject.toml`` at or above ``start`` that has a ``[tool.reviewer]`` table."""
+    directory = start if start.is_dir() else start.parent
+    for folder in (directory, *directory.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file():
+            try:
+                data = tomllib.loads(candidate.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+                continue  # someone else's broken pyproject above us is not our configuration
+            if "reviewer" in data.get("tool", {}):
+                return candidate
+    return None
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The reviewer table of a TOML file: ``[tool.reviewer]`` if present, else the whole document."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    table = data.get("tool", {}).get("reviewer") if isinstance(data.get("tool"), dict) else None
+    if table is None:
+        if path.name == "pyproject.toml":
+            return {}
+        table = data
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.reviewer] must be a table")
+    return table
+
+
+def _string_list(value: Any, key: str) -> list[str]:
+    if isinstance(value, str) or not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{key} must be a list of strings, e.g. {key} = [\"RV201\"]")
+    return list(value)
+
+
+def parse_size(value: Any, key: str) -> int:
+    if isinstance(value, bool):
+        raise ConfigError(f'{key} must be a size in bytes or a string like "5 MB"')
+    if isinstance(value, int) and value > 0:
+        return value
+    if isinstance(value, str):
+        match = SIZE.match(value)
+        if match:
+            return int(float(match.group(1)) * SIZE_UNITS[(match.group(2) or "b").lower()])
+    raise ConfigError(f'{key} must be a positive size in bytes or a string like "5 MB", got {value!r}')
+
+
+def settings_from_table(table: dict[str, Any], catalog: dict[str, RuleSpec], source: str) -> Settings:
+    settings = Settings()
+    for key, value in table.items():
+        where = f"{source}: {key}"
+        if key not in TOP_LEVEL_KEYS:
+            allowed = ", ".join(TOP_LEVEL_KEYS)
+            raise ConfigError(f"{source}: unknown key {key!r}; allowed keys: {allowed}")
+        if key == "select":
+            settings.select = check_selectors(_string_list(value, where), catalog, where)
+        elif key == "ignore":
+            settings.ignore = check_selectors(_string_list(value, where), catalog, where)
+        elif key == "exclude":
+            settings.exclude = _string_list(value, where)
+        elif key == "extend-exclude":
+            settings.extend_exclude = _string_list(value, where)
+        elif key == "per-file-ignores":
+            if not isinstance(value, dict):
+                raise ConfigError(f'{where} must be a table, e.g. "tests/**" = ["RV301"]')
+            settings.per_file_ignores = {
+                pattern: check_selectors(_string_list(codes, f"{where}.{pattern!r}"), catalog, where)
+                for pattern, codes in value.items()
+            }
+        elif key == "respect-gitignore":
+            if not isinstance(value, bool):
+                raise ConfigError(f"{where} must be true or false")
+            settings.respect_gitignore = value
+        elif key == "max-file-size":
+            settings.max_file_size = parse_size(value, where)
+        elif key == "rules":
+            if not isinstance(value, dict):
+                raise ConfigError(f"{where} must be a table of rule tables, e.g. [tool.reviewer.rules.RV201]")
+            settings.rules = {
+                rule_id.upper(): check_rule_table(rule_id, rule_table, catalog, f"{where}.{rule_id}")
+                for rule_id, rule_table in value.items()
+            }
+    return settings
+
+
+def check_rule_table(rule_id: str, table: Any, catalog: dict[str, RuleSpec], where: str) -> dict[str, Any]:
+    spec = catalog.get(rule_id.upper())
+    if spec is None:
+        raise ConfigError(f"{where}: unknown rule id {rule_id!r}; run `reviewer rules` to list them")
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where} must be a table")
+    checked: dict[str, Any] = {}
+    for key, value in table.items():
+        if key == "severity":
+            if value not in {s.value for s in Severity}:
+                raise ConfigError(f"{where}.severity must be one of error, warning, note; got {value!r}")
+            checked[key] = value
+            continue
+        name = key.removeprefix("extend-")
+        option = spec.options.get(name)
+        if option is None:
+            allowed = ["severity", *spec.options, *(f"extend-{n}" for n, o in spec.options.items()
+                                                   if isinstance(o.default, (list, dict)))]
+            raise ConfigError(f"{where}: unknown key {key!r}; allowed: {', '.join(allowed)}")
+        expected = type(option.default)
+        if key.startswith("extend-") and not isinstance(option.default, (list, dict)):
+            raise ConfigError(f"{where}.{key}: {name} is not a list or table, set {name} instead")
+        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            raise ConfigError(f"{where}.{key} must be a {_type_word(expected)}, got {_type_word(type(value))}")
+        checked[key] = value
+    return checked
+
+
+def _type_word(kind: type) -> str:
+    return {list: "list", dict: "table", str: "string", int: "integer", float: "number", bool: "boolean"}.get(
+        kind, kind.__name__
+    )
+
+
+def selector_matches(selector: str, spec: RuleSpec) -> bool:
+    selector = selector.strip()
+    upper = selector.upper()
+    return (
+        upper == "ALL"
+        or spec.id.startswith(upper)
+        or selector.lower() == spec.category.lower()
+        or selector.lower() == spec.name
+    )
+
+
+def check_selectors(selectors: list[str], catalog: dict[str, RuleSpec], where: str) -> list[str]:
+    for selector in selectors:
+        if not any(selector_matches(selector, spec) for spec in catalog.values()):
+            categories = sorted({spec.category for spec in catalog.values()})
+            raise ConfigError(
+                f"{where}: unknown rule selector {selector!r}; use ALL, a rule id (RV201), an id prefix (RV2), "
+                f"a rule name or a category ({', '.join(categories)})"
+            )
+    return selectors
+
+
+def enabled_rule_ids(settings: Settings, catalog: dict[str, RuleSpec]) -> list[str]:
+    """Rules selected (explicitly, or enabled by default) and not ignored, in id order."""
+    enabled = []
+    for spec in catalog.values():
+        if settings.select is None:
+            selected = spec.enabled_by_default
+        else:
+            selected = any(selector_matches(s, spec) for s in settings.select)
+        selected = selected or any(selector_matches(s, spec) for s in settings.extend_select)
+        if selected and not any(selector_matches(s, spec) for s in settings.ignore):
+            enabled.append(spec.id)
+    return enabled
+
+
+def rule_severity(spec: RuleSpec, settings: Settings) -> Severity:
+    override = settings.rules.get(spec.id, {}).get("severity")
+    return Severity(override) if override else spec.severity
+
+
+def rule_options(spec: RuleSpec, settings: Settings) -> dict[str, Any]:
+    """The rule's options: defaults from its YAML, replaced by ``option = ...`` or extended by ``extend-option``."""
+    configured = settings.rules.get(spec.id, {})
+    options: dict[str, Any] = {}
+    for name, option in spec.options.items():
+        value = configured.get(name, option.default)
+        extra = configured.get(f"extend-{name}")
+        if extra is not None:
+            value = [*value, *extra] if isinstance(value, list) else {**value, **extra}
+        options[name] = value
+    return options

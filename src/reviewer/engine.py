@@ -1,0 +1,302 @@
+"""Map each file to a :class:`FileResult` (in a process pool), then join them into a :class:`ScanResult`.
+
+Map: read, decode and parse a file once, run every enabled check in one batched libcst traversal, and turn what
+the checks reported into findings, candidates and facts. Join: merge all facts into a :class:`ProjectIndex` and
+keep the candidates it confirms. Output order never depends on scheduling: everything is sorted at the end.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import libcst as cst
+import pathspec
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from reviewer.catalog import RuleSpec
+from reviewer.checks import check_classes, fact_collectors
+from reviewer.checks.base import FileContext, Report, ScopeTracker
+from reviewer.discover import SourcePath
+from reviewer.findings import Candidate, FileResult, Finding, Notice, NoticeKind, ScanResult, Severity, Span
+from reviewer.report.fingerprint import line_hashes
+from reviewer.index import ProjectIndex
+from reviewer.source import SourceError, load, parse
+from reviewer.suppress import Suppression, find_suppressions, match_suppression
+
+UNUSED_SUPPRESSION_RULE = "RV001"
+NEWLINE = re.compile(r"\r\n|\r|\n")
+MAX_SNIPPET_LINES = 8
+
+
+@dataclass
+class ScanPlan:
+    """Everything a worker needs to analyze a file; picklable, sent once to each worker process."""
+
+    specs: dict[str, RuleSpec]  # enabled rules only
+    options: dict[str, dict[str, Any]]
+    severities: dict[str, Severity]
+    per_file_ignores: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    max_file_size: int = 5 * 1024 * 1024
+    all_rule_ids: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        self._ignore_specs = [
+            (pathspec.GitIgnoreSpec.from_lines([pattern]), frozenset(ids)) for pattern, ids in self.per_file_ignores
+        ]
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_ignore_specs", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.__post_init__()
+
+    def rules_for(self, rel: str) -> list[str]:
+        """Enabled rules minus this file's per-file ignores."""
+        ignored: set[str] = set()
+        for spec, ids in self._ignore_specs:
+            if spec.match_file(rel):
+                ignored |= ids
+        return [rule_id for rule_id in self.specs if rule_id not in ignored]
+
+
+def analyze_file(source: SourcePath, plan: ScanPlan) -> FileResult:
+    try:
+        text = load(source.path, source.rel, plan.max_file_size)
+    except SourceError as exc:
+        return FileResult(source.rel, notices=[exc.notice])
+    return analyze_text(text, source.rel, source.module, source.is_package, plan)
+
+
+def analyze_text(text: str, rel: str, module_name: str, is_package: bool, plan: ScanPlan) -> FileResult:
+    """Run the plan's checks on one file's text."""
+    result = FileResult(rel)
+    rule_ids = plan.rules_for(rel)
+    classes = check_classes()
+    checks = [classes[rule_id] for rule_id in rule_ids if rule_id in classes]
+    needed_facts = {kind for cls in checks for kind in cls.requires_facts}
+    collectors = [cls for kind, cls in fact_collectors().items() if kind in needed_facts]
+    active = [cls for cls in (*checks, *collectors) if not cls.triggers or any(t in text for t in cls.triggers)]
+    suppressions = find_suppressions(text)
+    ctx = FileContext(rel, module_name, is_package, text)
+    if active:
+        try:
+            module = parse(text, rel)
+        except SourceError as exc:
+            result.notices.append(exc.notice)
+            return result
+        result.parsed = True
+        visitors = [
+            cls(ctx, plan.specs[cls.rule_id], plan.options[cls.rule_id]) if cls in checks else cls(ctx)
+            for cls in active
+        ]
+        tracker = ScopeTracker(ctx)
+        wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+        try:
+            wrapper.visit_batched(visitors, before_visit=tracker.enter, after_leave=tracker.leave)
+        except RecursionError:
+            result.notices.append(Notice(rel, NoticeKind.SYNTAX_ERROR, "too deeply nested to analyze"))
+            return result
+        except Exception as exc:  # noqa: BLE001 - a tracker bug on odd input must not stop the scan
+            result.notices.append(
+                Notice(rel, NoticeKind.INTERNAL_ERROR, f"analysis failed: {type(exc).__name__}: {exc}")
+            )
+            return result
+        for owner, error in ctx.failures:
+            result.notices.append(
+                Notice(rel, NoticeKind.CHECK_ERROR, f"{owner} failed on this file: {error}",
+                       rule_id=owner if owner in plan.specs else None)
+            )
+        result.facts = ctx.facts
+        if ctx.reports:
+            positions = wrapper.resolve(PositionProvider)
+            _collect(ctx.reports, positions, text, plan, suppressions, result)
+    else:
+        # No check can fire here, so libcst is skipped; the far cheaper stdlib parser still reports broken files.
+        syntax_error = _stdlib_syntax_error(text, rel)
+        if syntax_error is not None:
+            result.notices.append(syntax_error)
+            return result
+    if UNUSED_SUPPRESSION_RULE in rule_ids and suppressions:
+        result.findings += _unused_suppressions(suppressions, set(rule_ids), text, rel, plan)
+    return result
+
+
+def _stdlib_syntax_error(text: str, rel: str) -> Notice | None:
+    try:
+        ast.parse(text, filename=rel)
+    except SyntaxError as exc:
+        line = exc.lineno if isinstance(exc.lineno, int) else None
+        where = f" at line {line}" if line else ""
+        return Notice(rel, NoticeKind.SYNTAX_ERROR, f"syntax error{where}: {exc.msg}", line=line)
+    except (ValueError, RecursionError, MemoryError) as exc:
+        return Notice(rel, NoticeKind.SYNTAX_ERROR, f"cannot parse: {type(exc).__name__}: {exc}")
+    return None
+
+
+class _FindingMaker:
+    """Builds findings for one file: snippets and GitHub line hashes, the latter computed once per file."""
+
+    def __init__(self, text: str, rel: str, plan: ScanPlan) -> None:
+        self.lines = NEWLINE.split(text)
+        self.text = text
+        self.rel = rel
+        self.plan = plan
+        self._hashes: dict[int, str] | None = None
+
+    def make(self, rule_id: str, span: Span, message: str) -> Finding:
+        if self._hashes is None:
+            self._hashes = line_hashes(self.text)
+        last = min(span.end_line, span.line + MAX_SNIPPET_LINES - 1)
+        return Finding(
+            path=self.rel,
+            span=span,
+            rule_id=rule_id,
+            rule_name=self.plan.specs[rule_id].name,
+            severity=self.plan.severities[rule_id],
+            message=message,
+            snippet=tuple(self.lines[span.line - 1 : last]),
+            line_hash=self._hashes.get(span.line, ""),
+        )
+
+
+def _collect(
+    reports: list[Report],
+    positions: Any,
+    text: str,
+    plan: ScanPlan,
+    suppressions: dict[int, Suppression],
+    result: FileResult,
+) -> None:
+    maker = _FindingMaker(text, result.path, plan)
+    seen: set[tuple[str, Span, str]] = set()
+    for report in reports:
+        where = positions[report.node]
+        span = Span(where.start.line, where.start.column + 1, where.end.line, where.end.column + 1)
+        if (report.rule_id, span, report.message) in seen:
+            continue
+        seen.add((report.rule_id, span, report.message))
+        statement_line = positions[report.statement].start.line if report.statement is not None else None
+        suppression = match_suppression(suppressions, report.rule_id, span.line, statement_line)
+        if suppression is not None:
+            suppression.used.add(report.rule_id)
+            result.suppressed += 1
+            continue
+        finding = maker.make(report.rule_id, span, report.message)
+        if report.requires is None:
+            result.findings.append(finding)
+        else:
+            result.candidates.append(Candidate(finding, report.requires))
+
+
+def _unused_suppressions(
+    suppressions: dict[int, Suppression], ran: set[str], text: str, rel: str, plan: ScanPlan
+) -> list[Finding]:
+    maker = _FindingMaker(text, rel, plan)
+    findings = []
+    for suppression in suppressions.values():
+        line_text = maker.lines[suppression.line - 1]
+        span = Span(suppression.line, suppression.column, suppression.line, len(line_text) + 1)
+        if suppression.codes is None:
+            if not suppression.used:
+                findings.append(maker.make(UNUSED_SUPPRESSION_RULE, span, "Unused suppression: no finding on this line"))
+            continue
+        unknown = sorted(code for code in suppression.codes if code not in plan.all_rule_ids)
+        unused = sorted(code for code in suppression.codes & ran if code not in suppression.used)
+        if unknown:
+            findings.append(maker.make(UNUSED_SUPPRESSION_RULE, span,
+                                       f"Suppression names unknown rule id(s): {', '.join(unknown)}"))
+        if unused:
+            findings.append(maker.make(UNUSED_SUPPRESSION_RULE, span,
+                                       f"Unused suppression: no {', '.join(unused)} finding on this line"))
+    return findings
+
+
+# -- the pool ---------------------------------------------------------------------------------------------------------
+
+_worker_plan: ScanPlan | None = None
+
+
+def _init_worker(plan: ScanPlan) -> None:
+    global _worker_plan
+    _worker_plan = plan
+    check_classes()
+    fact_collectors()
+
+
+def _analyze_in_worker(source: SourcePath) -> FileResult:
+    assert _worker_plan is not None
+    return _safe_analyze(source, _worker_plan)
+
+
+def _safe_analyze(source: SourcePath, plan: ScanPlan) -> FileResult:
+    try:
+        return analyze_file(source, plan)
+    except RecursionError:
+        return FileResult(source.rel, notices=[Notice(source.rel, NoticeKind.SYNTAX_ERROR, "too deeply nested")])
+    except Exception as exc:  # noqa: BLE001 - one file's failure must not lose the others'
+        message = f"internal error: {type(exc).__name__}: {exc}"
+        return FileResult(source.rel, notices=[Notice(source.rel, NoticeKind.INTERNAL_ERROR, message)])
+
+
+def map_files(
+    sources: list[SourcePath], plan: ScanPlan, jobs: int, progress: Callable[[int], None] | None = None
+) -> Iterable[FileResult]:
+    """Analyze every file, in-process for ``jobs == 1`` or few files, else in a pool of ``jobs`` processes."""
+    if jobs <= 1 or len(sources) < 2 * jobs:
+        for source in sources:
+            yield _safe_analyze(source, plan)
+            if progress:
+                progress(1)
+        return
+    chunksize = max(1, min(32, len(sources) // (jobs * 8)))
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(plan,)) as pool:
+        for file_result in pool.map(_analyze_in_worker, sources, chunksize=chunksize):
+            yield file_result
+            if progress:
+                progress(1)
+
+
+def scan(
+    sources: list[SourcePath],
+    plan: ScanPlan,
+    root: str,
+    jobs: int,
+    walk_notices: list[Notice] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ScanResult:
+    started = time.perf_counter()
+    results = list(map_files(sources, plan, jobs, progress))
+    index = ProjectIndex(results)
+    findings: list[Finding] = []
+    notices: list[Notice] = list(walk_notices or ())
+    for file_result in results:
+        findings += file_result.findings
+        findings += index.resolve(file_result.candidates)
+        notices += file_result.notices
+    findings.sort(key=lambda f: f.sort_key)
+    notices.sort()
+    return ScanResult(
+        root=root,
+        findings=findings,
+        notices=notices,
+        files_scanned=sum(1 for r in results if not any(n.skipped_file for n in r.notices)),
+        elapsed=time.perf_counter() - started,
+        suppressed=sum(r.suppressed for r in results),
+    )
+
+
+def default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(1, os.cpu_count() or 1)

@@ -1,0 +1,125 @@
+"""What a scan produces: findings, notices, and the per-file result a worker hands back.
+
+Everything here is plain data (picklable, comparable) so it can cross process boundaries and be sorted into a
+deterministic order. Lines and columns are 1-based; ``end_column`` is one past the last character, as in SARIF.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    NOTE = "note"
+
+    @property
+    def rank(self) -> int:
+        return {"error": 0, "warning": 1, "note": 2}[self.value]
+
+
+@dataclass(frozen=True, order=True)
+class Span:
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One reported problem. ``snippet`` holds the source lines of the span (for display only)."""
+
+    path: str  # relative to the scan root, '/'-separated
+    span: Span
+    rule_id: str
+    rule_name: str
+    severity: Severity
+    message: str
+    snippet: tuple[str, ...] = ()
+    # GitHub's primaryLocationLineHash of the first line ("<hex>:<n>"), computed from the file text.
+    line_hash: str = ""
+
+    @property
+    def sort_key(self) -> tuple:
+        return (self.path, self.span.line, self.span.column, self.rule_id, self.span, self.message)
+
+    @property
+    def fingerprint(self) -> str:
+        """A content fingerprint that survives lines moving: rule, path and the normalized flagged source."""
+        normalized = "\n".join(" ".join(line.split()) for line in self.snippet)
+        digest = hashlib.sha256(f"{self.rule_id}\0{self.path}\0{normalized}".encode()).hexdigest()
+        return digest[:32]
+
+
+class NoticeKind(str, Enum):
+    """Why a file (or part of its analysis) was skipped."""
+
+    UNREADABLE = "unreadable"
+    NOT_A_FILE = "not-a-file"
+    TOO_LARGE = "too-large"
+    DECODE_ERROR = "decode-error"
+    SYNTAX_ERROR = "syntax-error"
+    SYMLINK_LOOP = "symlink-loop"
+    CHECK_ERROR = "check-error"
+    INTERNAL_ERROR = "internal-error"
+
+
+@dataclass(frozen=True, order=True)
+class Notice:
+    """A file that could not be (fully) analyzed. ``rule_id`` is set when one check failed on the file."""
+
+    path: str
+    kind: NoticeKind
+    message: str
+    line: int | None = None
+    rule_id: str | None = None
+
+    @property
+    def skipped_file(self) -> bool:
+        """True when no rule ran on the file at all (as opposed to one check failing on it)."""
+        return self.kind is not NoticeKind.CHECK_ERROR
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A finding that needs project-wide facts to be decided; resolved in the join step.
+
+    ``requires`` names the fact that must hold, e.g. ``("django-model", "shop.models.Order")``.
+    """
+
+    finding: Finding
+    requires: tuple[str, str]
+
+
+@dataclass
+class FileResult:
+    """What the map step learns from one file."""
+
+    path: str
+    findings: list[Finding] = field(default_factory=list)
+    candidates: list[Candidate] = field(default_factory=list)
+    # Project facts: kind -> list of records, merged across files by the join step.
+    facts: dict[str, list[tuple]] = field(default_factory=dict)
+    notices: list[Notice] = field(default_factory=list)
+    parsed: bool = False
+    suppressed: int = 0  # findings silenced by inline suppressions
+
+
+@dataclass
+class ScanResult:
+    """The outcome of a whole scan, ready for reporters."""
+
+    root: str  # absolute path that finding paths are relative to
+    findings: list[Finding]
+    notices: list[Notice]
+    files_scanned: int
+    elapsed: float
+    suppressed: int = 0
+
+    @property
+    def files_skipped(self) -> int:
+        return len({n.path for n in self.notices if n.skipped_file})
