@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from reviewer.report.fingerprint import line_hashes
+from reviewer.fingerprint import line_hashes
 
 EMPTY_LINE_AT_EOF = "c129715d7a2bc9a3:1"
 GREETINGS_ENDING_IN_NEWLINE = [

@@ -25,7 +25,7 @@ from reviewer.checks import check_classes, fact_collectors
 from reviewer.checks.base import FileContext, Report, ScopeTracker
 from reviewer.discover import SourcePath
 from reviewer.findings import Candidate, FileResult, Finding, Notice, NoticeKind, ScanResult, Severity, Span
-from reviewer.report.fingerprint import line_hashes
+from reviewer.fingerprint import line_hashes
 from reviewer.index import ProjectIndex
 from reviewer.source import SourceError, load, parse
 from reviewer.suppress import Suppression, find_suppressions, match_suppression
