@@ -194,3 +194,13 @@ def load_catalog(directory: str | None = None) -> dict[str, RuleSpec]:
         specs[spec.id] = spec
         names.add(spec.name)
     return specs
+
+
+def markdown_table(specs: list[RuleSpec]) -> str:
+    """The README's rule table."""
+    rows = ["| id | name | category | severity | enabled by default | summary |", "|---|---|---|---|---|---|"]
+    for spec in specs:
+        summary = spec.summary.replace("|", "\\|")
+        default = "yes" if spec.enabled_by_default else "no"
+        rows.append(f"| {spec.id} | {spec.name} | {spec.category} | {spec.severity.value} | {default} | {summary} |")
+    return "\n".join(rows) + "\n"

@@ -19,22 +19,21 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from reviewer import __version__
-from reviewer.catalog import CatalogError, RuleSpec, load_catalog
+from reviewer.catalog import CatalogError, RuleSpec, load_catalog, markdown_table
 from reviewer.config import (
     ConfigError,
     Settings,
+    build_plan,
     check_selectors,
     enabled_rule_ids,
     find_config,
     parse_size,
     read_config_file,
-    rule_options,
     rule_severity,
-    selector_matches,
     settings_from_table,
 )
 from reviewer.discover import discover
-from reviewer.engine import UNUSED_SUPPRESSION_RULE, ScanPlan, default_jobs, scan
+from reviewer.engine import UNUSED_SUPPRESSION_RULE, default_jobs, scan
 from reviewer.findings import ScanResult
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -159,18 +158,7 @@ def scan_command(
     if jobs is not None and jobs < 1:
         raise ConfigError("--jobs must be 1 or more")
 
-    enabled = enabled_rule_ids(settings, catalog)
-    plan = ScanPlan(
-        specs={rule_id: catalog[rule_id] for rule_id in enabled},
-        options={rule_id: rule_options(catalog[rule_id], settings) for rule_id in enabled},
-        severities={rule_id: rule_severity(catalog[rule_id], settings) for rule_id in enabled},
-        per_file_ignores=[
-            (pattern, tuple(s.id for s in catalog.values() if _matches_any(selectors, s)))
-            for pattern, selectors in settings.per_file_ignores.items()
-        ],
-        max_file_size=settings.max_file_size,
-        all_rule_ids=frozenset(catalog),
-    )
+    plan = build_plan(settings, catalog)
     sources, walk_notices = discover(scan_paths, root, settings.all_excludes, settings.respect_gitignore)
     stderr = Console(stderr=True)
     show_progress = not (no_progress or quiet) and stderr.is_terminal and len(sources) >= PROGRESS_MIN_FILES
@@ -194,10 +182,6 @@ def scan_command(
         raise typer.Exit(EXIT_CLEAN)
     failed = bool(result.findings) or (strict and bool(result.notices))
     raise typer.Exit(EXIT_FINDINGS if failed else EXIT_CLEAN)
-
-
-def _matches_any(selectors: list[str], spec: RuleSpec) -> bool:
-    return any(selector_matches(s, spec) for s in selectors)
 
 
 def _run(sources, plan, root, jobs, walk_notices, progress_console) -> ScanResult:  # noqa: ANN001
@@ -242,8 +226,12 @@ def _write(path: Path, content: str) -> None:
 @app.command("rules")
 def rules_command(
     config: Annotated[Optional[Path], typer.Option(help="Configuration file to show enabled rules for.")] = None,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print the catalog as a Markdown table.")] = False,
 ) -> None:
     """List every rule: id, name, category, default severity, and whether this configuration enables it."""
+    if markdown:
+        sys.stdout.write(markdown_table(list(load_catalog().values())))
+        return
     settings, catalog, _ = _load_settings([Path(os.path.abspath("."))], config)
     enabled = set(enabled_rule_ids(settings, catalog))
     table = Table(show_edge=False, header_style="bold")

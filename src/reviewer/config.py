@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from reviewer.catalog import RuleSpec
+from reviewer.engine import ScanPlan
 from reviewer.findings import Severity
 
 if sys.version_info >= (3, 11):
@@ -239,3 +240,19 @@ def rule_options(spec: RuleSpec, settings: Settings) -> dict[str, Any]:
             value = [*value, *extra] if isinstance(value, list) else {**value, **extra}
         options[name] = value
     return options
+
+
+def build_plan(settings: Settings, catalog: dict[str, RuleSpec]) -> ScanPlan:
+    """What the workers need from the configuration: enabled rules with their options and severities."""
+    enabled = enabled_rule_ids(settings, catalog)
+    return ScanPlan(
+        specs={rule_id: catalog[rule_id] for rule_id in enabled},
+        options={rule_id: rule_options(catalog[rule_id], settings) for rule_id in enabled},
+        severities={rule_id: rule_severity(catalog[rule_id], settings) for rule_id in enabled},
+        per_file_ignores=[
+            (pattern, tuple(spec.id for spec in catalog.values() if any(selector_matches(s, spec) for s in selectors)))
+            for pattern, selectors in settings.per_file_ignores.items()
+        ],
+        max_file_size=settings.max_file_size,
+        all_rule_ids=frozenset(catalog),
+    )

@@ -16,7 +16,6 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-import libcst as cst
 import pathspec
 from libcst.metadata import MetadataWrapper, PositionProvider
 
