@@ -1,6 +1,6 @@
 """Map each file to a :class:`FileResult` (in a process pool), then join them into a :class:`ScanResult`.
 
-Map: read, decode and parse a file once, run every enabled check in one batched libcst traversal, and turn what
+Map: read, decode and parse a file once, run every enabled check in one traversal of the tree, and turn what
 the checks reported into findings, candidates and facts. Join: merge all facts into a :class:`ProjectIndex` and
 keep the candidates it confirms. Output order never depends on scheduling: everything is sorted at the end.
 """
@@ -21,7 +21,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from reviewer.catalog import RuleSpec
 from reviewer.checks import check_classes, fact_collectors
-from reviewer.checks.base import FileContext, Report, ScopeTracker
+from reviewer.checks.base import FileContext, Report, ScopeTracker, walk
 from reviewer.discover import SourcePath
 from reviewer.findings import Candidate, FileResult, Finding, Notice, NoticeKind, ScanResult, Severity, Span
 from reviewer.fingerprint import line_hashes
@@ -98,10 +98,8 @@ def analyze_text(text: str, rel: str, module_name: str, is_package: bool, plan: 
             cls(ctx, plan.specs[cls.rule_id], plan.options[cls.rule_id]) if cls in checks else cls(ctx)
             for cls in active
         ]
-        tracker = ScopeTracker(ctx)
-        wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
         try:
-            wrapper.visit_batched(visitors, before_visit=tracker.enter, after_leave=tracker.leave)
+            walk(module, visitors, ScopeTracker(ctx))
         except RecursionError:
             result.notices.append(Notice(rel, NoticeKind.SYNTAX_ERROR, "too deeply nested to analyze"))
             return result
@@ -117,7 +115,8 @@ def analyze_text(text: str, rel: str, module_name: str, is_package: bool, plan: 
             )
         result.facts = ctx.facts
         if ctx.reports:
-            positions = wrapper.resolve(PositionProvider)
+            # Same nodes as the walk saw (no copy), so reports map to positions by identity.
+            positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
             _collect(ctx.reports, positions, text, plan, suppressions, result)
     else:
         # No check can fire here, so libcst is skipped; the far cheaper stdlib parser still reports broken files.
