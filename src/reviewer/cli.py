@@ -235,8 +235,9 @@ def rules_command(
     settings, catalog, _ = _load_settings([Path(os.path.abspath("."))], config)
     enabled = set(enabled_rule_ids(settings, catalog))
     table = Table(show_edge=False, header_style="bold")
-    for column in ("id", "name", "category", "severity", "enabled", "summary"):
-        table.add_column(column, overflow="fold")
+    for column in ("id", "name", "category", "severity", "enabled"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("summary", overflow="fold")
     for spec in catalog.values():
         table.add_row(spec.id, spec.name, spec.category, rule_severity(spec, settings).value,
                       "yes" if spec.id in enabled else "no", spec.summary)

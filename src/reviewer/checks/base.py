@@ -45,7 +45,7 @@ UNKNOWN = None  # a binding whose value cannot be resolved: it shadows outer nam
 
 @dataclass
 class Frame:
-    kind: str  # "module", "class", "function", "lambda"
+    kind: str  # "module", "class", "function", "lambda", "comprehension"
     node: cst.CSTNode | None
     is_async: bool = False
     bindings: dict[str, str | None] = field(default_factory=dict)
@@ -80,7 +80,8 @@ class FileContext:
 
     @property
     def function_frame(self) -> Frame | None:
-        """The innermost function or lambda, unless a class body is nearer (a class body runs at definition)."""
+        """The innermost function or lambda, unless a class body is nearer (a class body runs at definition).
+        Comprehensions run in their function, so their frames are looked through."""
         for frame in reversed(self.frames):
             if frame.kind in ("function", "lambda"):
                 return frame
@@ -104,6 +105,10 @@ class FileContext:
 
     # -- names ------------------------------------------------------------------------------------------------------
 
+    def qualify(self, name: str) -> str:
+        """The qualified name of a module-level definition in this file."""
+        return f"{self.module}.{name}" if self.module else name
+
     def bind(self, name: str, value: str | None) -> None:
         self.frames[-1].bindings[name] = value
 
@@ -117,10 +122,15 @@ class FileContext:
     def lookup(self, dotted: str) -> tuple[bool, str | None]:
         """Find the binding of a plain or ``self.``-dotted name, following Python's scoping (class bodies are not
         enclosing scopes of their methods, except for the ``self.x`` attributes recorded on them)."""
+        if dotted.startswith("self."):
+            for frame in reversed(self.frames):
+                if frame.kind == "class":
+                    return (True, frame.bindings[dotted]) if dotted in frame.bindings else (False, None)
+            return False, None
         innermost = len(self.frames) - 1
         for index in range(innermost, -1, -1):
             frame = self.frames[index]
-            if frame.kind == "class" and index != innermost and not dotted.startswith("self."):
+            if frame.kind == "class" and index != innermost:
                 continue
             if dotted in frame.bindings:
                 return True, frame.bindings[dotted]
@@ -194,16 +204,51 @@ def _target_names(target: cst.BaseExpression) -> list[cst.Name]:
     return []
 
 
+def _is_self(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Name) and node.value == "self"
+
+
+def _assign_targets(node: cst.Assign | cst.AnnAssign) -> list[cst.BaseExpression]:
+    return [t.target for t in node.targets] if isinstance(node, cst.Assign) else [node.target]
+
+
+def _self_assignments(suite: cst.BaseSuite) -> list[cst.Assign | cst.AnnAssign]:
+    """Assignments in a function body, including nested blocks but not nested functions or classes."""
+    found: list[cst.Assign | cst.AnnAssign] = []
+    pending: list[cst.CSTNode] = list(suite.body) if isinstance(suite, cst.IndentedBlock) else [suite]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+            found += [s for s in node.body if isinstance(s, (cst.Assign, cst.AnnAssign)) and s.value is not None]
+        elif isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+            continue
+        elif isinstance(node, cst.BaseCompoundStatement):
+            for field_name in ("body", "orelse", "handlers", "finalbody", "cases"):
+                child = getattr(node, field_name, None)
+                if isinstance(child, (list, tuple)):
+                    pending += child
+                elif isinstance(child, cst.IndentedBlock):
+                    pending += child.body
+                elif child is not None:
+                    pending.append(child)
+        elif isinstance(node, (cst.ExceptHandler, cst.ExceptStarHandler, cst.Else, cst.Finally, cst.MatchCase)):
+            body = node.body
+            pending += body.body if isinstance(body, cst.IndentedBlock) else [body]
+    return found
+
+
 class ScopeTracker:
     """Maintains a :class:`FileContext` during the batched traversal.
 
-    It runs as the traversal's ``before_visit``/``after_leave`` hooks, so a check's ``visit_X`` sees the scope the
-    node is in (a function's own frame is already pushed), and bindings made by a statement are visible from the
-    next statement on.
+    It runs before a node's ``visit_X`` methods and after its ``leave_X`` methods, so a check sees the scope the
+    node is in, and bindings made by a statement are visible from the next statement on. A ``FunctionDef``,
+    ``Lambda`` or ``ClassDef`` node itself is in the enclosing scope; its body is in its own.
     """
 
     def __init__(self, ctx: FileContext) -> None:
         self.ctx = ctx
+        # Bodies whose entry opens a scope, by node identity -> the function, lambda or class they belong to.
+        self._scope_bodies: dict[int, cst.CSTNode] = {}
         self._on_enter = self._enter_handlers()
         self._on_leave = self._leave_handlers()
 
@@ -216,35 +261,70 @@ class ScopeTracker:
         handler = self._on_enter.get(kind)
         if handler is not None:
             handler(node)
+        scope = self._scope_bodies.get(id(node))
+        if scope is not None:
+            self._open_scope(scope)
 
     def leave(self, node: cst.CSTNode) -> None:
         kind = type(node)
         if kind in STATEMENT_TYPES:
             self.ctx.statements.pop()
+        if self._scope_bodies.pop(id(node), None) is not None:
+            self.ctx.frames.pop()
         handler = self._on_leave.get(kind)
         if handler is not None:
             handler(node)
 
+    # A function's or class's own scope starts at its body: decorators, parameter defaults, annotations and class
+    # bases are evaluated in the enclosing scope.
     def _enter_function(self, node: cst.FunctionDef) -> None:
-        ctx = self.ctx
-        ctx.bind(node.name.value, f"{ctx.module}.{node.name.value}" if ctx.at_module_level else UNKNOWN)
-        ctx.frames.append(Frame("function", node, is_async=node.asynchronous is not None))
-        self._bind_parameters(node.params)
+        self.ctx.bind(node.name.value, self.ctx.qualify(node.name.value) if self.ctx.at_module_level else UNKNOWN)
+        self._scope_bodies[id(node.body)] = node
 
     def _enter_lambda(self, node: cst.Lambda) -> None:
-        self.ctx.frames.append(Frame("lambda", node))
-        self._bind_parameters(node.params)
+        self._scope_bodies[id(node.body)] = node
 
     def _enter_class(self, node: cst.ClassDef) -> None:
+        self.ctx.bind(node.name.value, self.ctx.qualify(node.name.value) if self.ctx.at_module_level else UNKNOWN)
+        self._scope_bodies[id(node.body)] = node
+
+    def _open_scope(self, owner: cst.CSTNode) -> None:
         ctx = self.ctx
-        ctx.bind(node.name.value, f"{ctx.module}.{node.name.value}" if ctx.at_module_level else UNKNOWN)
-        ctx.frames.append(Frame("class", node))
+        if isinstance(owner, cst.FunctionDef):
+            ctx.frames.append(Frame("function", owner, is_async=owner.asynchronous is not None))
+            self._bind_parameters(owner.params)
+        elif isinstance(owner, cst.Lambda):
+            ctx.frames.append(Frame("lambda", owner))
+            self._bind_parameters(owner.params)
+        else:
+            ctx.frames.append(Frame("class", owner))
+            self._bind_attributes_of_self(owner)
+
+    def _bind_attributes_of_self(self, node: cst.ClassDef) -> None:
+        """``self.x = ...`` anywhere in the class's methods, resolved up front so that every method sees it, whatever
+        the order of the methods (the assignment itself rebinds it when reached, with what it knows by then)."""
+        for statement in node.body.body:
+            if isinstance(statement, cst.FunctionDef):
+                for assigned in _self_assignments(statement.body):
+                    value = self.ctx.qualified_name(assigned.value)
+                    if value is not None:
+                        for target in _assign_targets(assigned):
+                            if isinstance(target, cst.Attribute) and _is_self(target.value):
+                                self.ctx.bind_attribute_of_self(target.attr.value, value)
+
+    def _enter_comprehension(self, node: cst.ListComp | cst.SetComp | cst.DictComp | cst.GeneratorExp) -> None:
+        # The element is visited before the ``for`` clauses: bind every clause's target up front.
+        self.ctx.frames.append(Frame("comprehension", node))
+        clause = node.for_in
+        while clause is not None:
+            self._bind_target(clause.target, UNKNOWN)
+            clause = clause.inner_for_in
 
     def _enter_for(self, node: cst.For) -> None:
         # A loop target shadows outer bindings; bound on entry so the body sees it.
         self._bind_target(node.target, UNKNOWN)
 
-    def _leave_scope(self, node: cst.CSTNode) -> None:
+    def _leave_comprehension(self, node: cst.CSTNode) -> None:
         self.ctx.frames.pop()
 
     def _leave_import(self, node: cst.Import) -> None:
@@ -299,13 +379,18 @@ class ScopeTracker:
             cst.Lambda: self._enter_lambda,
             cst.ClassDef: self._enter_class,
             cst.For: self._enter_for,
+            cst.ListComp: self._enter_comprehension,
+            cst.SetComp: self._enter_comprehension,
+            cst.DictComp: self._enter_comprehension,
+            cst.GeneratorExp: self._enter_comprehension,
         }
 
     def _leave_handlers(self) -> dict[type, Callable[[Any], None]]:
         return {
-            cst.FunctionDef: self._leave_scope,
-            cst.Lambda: self._leave_scope,
-            cst.ClassDef: self._leave_scope,
+            cst.ListComp: self._leave_comprehension,
+            cst.SetComp: self._leave_comprehension,
+            cst.DictComp: self._leave_comprehension,
+            cst.GeneratorExp: self._leave_comprehension,
             cst.Import: self._leave_import,
             cst.ImportFrom: self._leave_import_from,
             cst.Assign: self._leave_assign,
@@ -325,7 +410,7 @@ class ScopeTracker:
                 self.ctx.bind(star.name.value, UNKNOWN)
 
     def _bind_target(self, target: cst.BaseExpression, value: str | None) -> None:
-        if isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and target.value.value == "self":
+        if isinstance(target, cst.Attribute) and _is_self(target.value):
             self.ctx.bind_attribute_of_self(target.attr.value, value)
             return
         names = _target_names(target)

@@ -17,9 +17,7 @@ class ClassBases(FactCollector):
     triggers = ("Model", "models")
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        frames = self.ctx.frames
-        # The tracker has already pushed this class's frame: a module-level class has exactly that one above.
-        if len(frames) != 2 or frames[-1].node is not node:
+        if not self.ctx.at_module_level:
             return
         bases = []
         for arg in node.bases:
@@ -28,5 +26,4 @@ class ClassBases(FactCollector):
                 if name is not None:
                     bases.append(name)
         if bases:
-            qualified = f"{self.ctx.module}.{node.name.value}" if self.ctx.module else node.name.value
-            self.ctx.add_fact(self.kind, (qualified, tuple(bases)))
+            self.ctx.add_fact(self.kind, (self.ctx.qualify(node.name.value), tuple(bases)))

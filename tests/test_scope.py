@@ -1,0 +1,127 @@
+"""The scope tracker and name resolution every check relies on."""
+
+from __future__ import annotations
+
+import textwrap
+
+import libcst as cst
+
+from reviewer.checks.base import FileContext, ScopeTracker, walk
+
+
+class CallNames(cst.BatchableCSTVisitor):
+    """Records, for each call, its resolved name and whether it is in async context."""
+
+    def __init__(self, ctx: FileContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.calls: list[tuple[str, str | None, bool]] = []
+
+    def visit_Call(self, node: cst.Call) -> None:
+        written = cst.Module([]).code_for_node(node.func)
+        self.calls.append((written, self.ctx.qualified_name(node.func), self.ctx.in_async_function))
+
+
+def resolve(code: str, module: str = "app.views", is_package: bool = False) -> dict[str, tuple[str | None, bool]]:
+    ctx = FileContext("app/views.py", module, is_package, code)
+    probe = CallNames(ctx)
+    walk(cst.parse_module(textwrap.dedent(code)), [probe], ScopeTracker(ctx))
+    return {written: (name, is_async) for written, name, is_async in probe.calls}
+
+
+def test_imports_aliases_and_from_imports() -> None:
+    calls = resolve("""
+        import requests as r
+        import os.path
+        from subprocess import run as sh
+        from . import helpers
+        from ..core.db import connect
+        r.get(1); os.path.join(1); sh(1); helpers.go(); connect(); open(1)
+    """)
+    assert calls["r.get"][0] == "requests.get"
+    assert calls["os.path.join"][0] == "os.path.join"
+    assert calls["sh"][0] == "subprocess.run"
+    assert calls["helpers.go"][0] == "app.helpers.go"
+    assert calls["connect"][0] == "core.db.connect"
+    assert calls["open"][0] == "builtins.open"
+
+
+def test_relative_import_from_a_package_init() -> None:
+    calls = resolve("from .models import Order\nOrder()\n", module="shop", is_package=True)
+    assert calls["Order"][0] == "shop.models.Order"
+
+
+def test_values_bound_from_calls() -> None:
+    calls = resolve("""
+        import psycopg2, requests
+        def f():
+            conn = psycopg2.connect()
+            cur = conn.cursor()
+            cur.execute(1)
+            with requests.Session() as s:
+                s.get(1)
+    """)
+    assert calls["cur.execute"][0] == "psycopg2.connect().cursor().execute"
+    assert calls["s.get"][0] == "requests.Session().get"
+
+
+def test_parameters_loop_and_comprehension_targets_shadow() -> None:
+    calls = resolve("""
+        import requests
+        session = requests.Session()
+        def f(requests, items):
+            requests.get(1)
+            [session.get(u) for session in items]
+            for session in items:
+                session.post(1)
+        session.put(1)
+    """)
+    assert calls["requests.get"][0] is None
+    assert calls["session.get"][0] is None
+    assert calls["session.post"][0] is None
+    assert calls["session.put"][0] == "requests.Session().put"  # comprehension targets do not leak
+
+
+def test_attributes_of_self_whatever_the_method_order() -> None:
+    calls = resolve("""
+        import httpx
+        class Client:
+            async def fetch(self):
+                self.http.get(1)
+            def __init__(self):
+                self.http = httpx.Client()
+            class Inner:
+                def run(self):
+                    self.http.post(1)
+    """)
+    assert calls["self.http.get"] == ("httpx.Client().get", True)
+    assert calls["self.http.post"][0] is None  # a nested class's self is another object
+
+
+def test_async_context() -> None:
+    calls = resolve("""
+        import time
+        def deco(x): return x
+        async def handler(delay=time.monotonic()):
+            time.sleep(1)
+            def sync_helper(): time.time()
+            lambda: time.perf_counter()
+            [time.ctime() for _ in range(3)]
+            @deco(time.gmtime())
+            def decorated(): pass
+            class Local:
+                time.localtime()
+    """)
+    assert calls["time.sleep"][1] is True
+    assert calls["time.ctime"][1] is True  # a comprehension runs in its function
+    assert calls["time.gmtime"][1] is True  # decorators run in the enclosing (async) function
+    assert calls["time.monotonic"][1] is False  # defaults run where the function is defined
+    assert calls["time.time"][1] is False
+    assert calls["time.perf_counter"][1] is False
+    assert calls["time.localtime"][1] is False
+
+
+def test_module_level_definitions_shadow_builtins() -> None:
+    calls = resolve("def open(x): pass\nopen(1)\n")
+    assert calls["open"][0] == "app.views.open"
+    assert resolve("def open(x): pass\nopen(1)\n", module="")["open"][0] == "open"
