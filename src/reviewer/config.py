@@ -27,6 +27,8 @@ DEFAULT_EXCLUDE = (
 )
 DEFAULT_MAX_FILE_SIZE = 5 * 1024 * 1024
 SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$", re.IGNORECASE)
+# A ``[tool.reviewer]`` (or ``[tool.reviewer.rules...]``) table header, or a dotted ``tool.reviewer.x = ...`` key.
+REVIEWER_TABLE = re.compile(r"^\s*\[*\s*tool\s*\.\s*reviewer\b", re.MULTILINE)
 SIZE_UNITS = {"b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2, "gb": 1000**3, "gib": 1024**3}
 
 TOP_LEVEL_KEYS = {
@@ -70,10 +72,17 @@ def find_config(start: Path) -> Path | None:
         candidate = folder / "pyproject.toml"
         if candidate.is_file():
             try:
-                data = tomllib.loads(candidate.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+                text = candidate.read_text(encoding="utf-8")
+                data = tomllib.loads(text)
+            except (OSError, UnicodeDecodeError):
+                continue  # someone else's unreadable pyproject above us is not our configuration
+            except tomllib.TOMLDecodeError as exc:
+                if REVIEWER_TABLE.search(text):
+                    # Our own table is in there: using a parent's configuration instead would be a silent surprise.
+                    raise ConfigError(f"{candidate}: invalid TOML: {exc}") from None
                 continue  # someone else's broken pyproject above us is not our configuration
-            if "reviewer" in data.get("tool", {}):
+            tool = data.get("tool")
+            if isinstance(tool, dict) and "reviewer" in tool:
                 return candidate
     return None
 
@@ -98,9 +107,10 @@ def read_config_file(path: Path) -> dict[str, Any]:
     return table
 
 
-def _string_list(value: Any, key: str) -> list[str]:
+def _string_list(value: Any, where: str) -> list[str]:
     if isinstance(value, str) or not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"{key} must be a list of strings, e.g. {key} = [\"RV201\"]")
+        key = where.rsplit(": ", 1)[-1]
+        raise ConfigError(f"{where} must be a list of strings, e.g. {key} = [\"RV201\"]")
     return list(value)
 
 
@@ -112,7 +122,9 @@ def parse_size(value: Any, key: str) -> int:
     if isinstance(value, str):
         match = SIZE.match(value)
         if match:
-            return int(float(match.group(1)) * SIZE_UNITS[(match.group(2) or "b").lower()])
+            size = int(float(match.group(1)) * SIZE_UNITS[(match.group(2) or "b").lower()])
+            if size > 0:
+                return size
     raise ConfigError(f'{key} must be a positive size in bytes or a string like "5 MB", got {value!r}')
 
 
@@ -163,7 +175,7 @@ def check_rule_table(rule_id: str, table: Any, catalog: dict[str, RuleSpec], whe
     checked: dict[str, Any] = {}
     for key, value in table.items():
         if key == "severity":
-            if value not in {s.value for s in Severity}:
+            if not isinstance(value, str) or value not in {s.value for s in Severity}:
                 raise ConfigError(f"{where}.severity must be one of error, warning, note; got {value!r}")
             checked[key] = value
             continue
@@ -176,8 +188,15 @@ def check_rule_table(rule_id: str, table: Any, catalog: dict[str, RuleSpec], whe
         expected = type(option.default)
         if key.startswith("extend-") and not isinstance(option.default, (list, dict)):
             raise ConfigError(f"{where}.{key}: {name} is not a list or table, set {name} instead")
-        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-            raise ConfigError(f"{where}.{key} must be a {_type_word(expected)}, got {_type_word(type(value))}")
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)  # TOML writes 1 for 1.0
+        if not isinstance(value, expected) or (expected in (int, float) and isinstance(value, bool)):
+            word = _type_word(expected)
+            article = "an" if word[0] in "aeiou" else "a"
+            raise ConfigError(f"{where}.{key} must be {article} {word}, got {_type_word(type(value))}")
+        strings = isinstance(option.default, list) and option.default and all(isinstance(v, str) for v in option.default)
+        if strings and not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where}.{key} must be a list of strings")
         checked[key] = value
     return checked
 
@@ -201,7 +220,8 @@ def selector_matches(selector: str, spec: RuleSpec) -> bool:
 
 def check_selectors(selectors: list[str], catalog: dict[str, RuleSpec], where: str) -> list[str]:
     for selector in selectors:
-        if not any(selector_matches(selector, spec) for spec in catalog.values()):
+        # An empty selector would be a prefix of every rule id.
+        if not selector.strip() or not any(selector_matches(selector, spec) for spec in catalog.values()):
             categories = sorted({spec.category for spec in catalog.values()})
             raise ConfigError(
                 f"{where}: unknown rule selector {selector!r}; use ALL, a rule id (RV201), an id prefix (RV2), "

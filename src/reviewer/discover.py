@@ -1,7 +1,8 @@
 """Which files to scan: ``.py`` files under the given paths, minus excludes and what ``.gitignore`` files ignore.
 
-A path given explicitly on the command line is always scanned, whatever the excludes say. Directory symlinks are
-followed once; a symlink that leads back into its own ancestry is reported as a loop.
+A path given explicitly on the command line is always scanned, whatever the excludes say (for a folder: what
+excludes the folder itself does not exclude its contents). Directory symlinks are followed once; a symlink that
+leads back into its own ancestry is reported as a loop.
 """
 
 from __future__ import annotations
@@ -26,9 +27,20 @@ class SourcePath:
 
 def relative_name(path: Path, root: Path) -> str:
     try:
-        return path.relative_to(root).as_posix()
+        name = path.relative_to(root).as_posix()
     except ValueError:
-        return path.as_posix()
+        name = path.as_posix()
+    return _printable(name)
+
+
+def _printable(name: str) -> str:
+    """A file name that is not valid UTF-8 reaches us with surrogate escapes, which no report can encode: show the
+    undecodable bytes as ``\\xff`` instead (the file itself is still opened by its real name)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return name
 
 
 class GitIgnores:
@@ -37,6 +49,8 @@ class GitIgnores:
 
     def __init__(self) -> None:
         self._specs: dict[Path, pathspec.GitIgnoreSpec | None] = {}
+        # (folder, stop) -> the folders from there up to the top that have a .gitignore, deepest first
+        self._chains: dict[tuple[Path, Path | None], tuple[tuple[Path, pathspec.GitIgnoreSpec], ...]] = {}
 
     def _spec(self, directory: Path) -> pathspec.GitIgnoreSpec | None:
         if directory not in self._specs:
@@ -49,18 +63,35 @@ class GitIgnores:
             self._specs[directory] = spec
         return self._specs[directory]
 
-    def ignored(self, path: Path, is_dir: bool) -> bool:
-        directory = path.parent
+    def _chain(self, directory: Path, stop: Path | None) -> tuple[tuple[Path, pathspec.GitIgnoreSpec], ...]:
+        # Iterative and cached per folder: every file of a tree thousands of folders deep asks.
+        uncached: list[Path] = []
+        chain: tuple[tuple[Path, pathspec.GitIgnoreSpec], ...] = ()
+        folder = directory
         while True:
-            spec = self._spec(directory)
+            if (folder, stop) in self._chains:
+                chain = self._chains[folder, stop]
+                break
+            uncached.append(folder)
+            if folder == stop or (folder / ".git").exists() or folder.parent == folder:
+                break
+            folder = folder.parent
+        for folder in reversed(uncached):
+            spec = self._spec(folder)
             if spec is not None:
-                relative = path.relative_to(directory).as_posix() + ("/" if is_dir else "")
-                result = spec.check_file(relative)
-                if result.include is not None:
-                    return result.include
-            if (directory / ".git").exists() or directory.parent == directory:
-                return False
-            directory = directory.parent
+                chain = ((folder, spec), *chain)
+            self._chains[folder, stop] = chain
+        return chain
+
+    def ignored(self, path: Path, is_dir: bool, stop: Path | None = None) -> bool:
+        """Whether git would ignore ``path``; with ``stop``, only ``.gitignore`` files in or below that folder
+        count."""
+        for directory, spec in self._chain(path.parent, stop):
+            relative = path.relative_to(directory).as_posix() + ("/" if is_dir else "")
+            result = spec.check_file(relative)
+            if result.include is not None:
+                return result.include
+        return False
 
 
 class ModuleNames:
@@ -93,6 +124,7 @@ def discover(
     modules = ModuleNames()
     found: dict[str, SourcePath] = {}
     notices: list[Notice] = []
+    followed: set[str] = set()  # real paths of the directory symlinks already walked: each is followed once
 
     def add(path: Path) -> None:
         rel = relative_name(path, root)
@@ -100,45 +132,64 @@ def discover(
             module, is_package = modules.name(path)
             found[rel] = SourcePath(str(path), rel, module, is_package)
 
-    def skipped(path: Path, is_dir: bool) -> bool:
-        rel = relative_name(path, root) + ("/" if is_dir else "")
-        if exclude_spec.match_file(rel) or exclude_spec.match_file(path.name + ("/" if is_dir else "")):
+    def skipped(path: Path, is_dir: bool, top: Path | None) -> bool:
+        """Excluded or ignored. With ``top`` (a folder given explicitly although it is itself excluded or ignored),
+        patterns are matched below it only, so what excludes the folder does not exclude everything in it."""
+        slash = "/" if is_dir else ""
+        rel = relative_name(path, top if top is not None else root) + slash
+        if exclude_spec.match_file(rel) or exclude_spec.match_file(path.name + slash):
             return True
-        return gitignores is not None and gitignores.ignored(path, is_dir)
+        return gitignores is not None and gitignores.ignored(path, is_dir, stop=top)
 
-    def walk(directory: Path, ancestors: frozenset[str]) -> None:
-        try:
-            entries = sorted(os.scandir(directory), key=lambda e: e.name)
-        except OSError as exc:
-            notices.append(Notice(relative_name(directory, root), NoticeKind.UNREADABLE,
-                                  f"cannot list directory: {exc.strerror or exc}"))
-            return
-        for entry in entries:
-            path = Path(entry.path)
+    def walk(start: Path, top: Path | None) -> None:
+        # Iterative, so a tree thousands of folders deep cannot exhaust the recursion limit.
+        start_real = os.path.realpath(start)
+        pending: list[tuple[Path, str, frozenset[str]]] = [(start, start_real, frozenset({start_real}))]
+        while pending:
+            directory, directory_real, ancestors = pending.pop()
             try:
-                is_dir = entry.is_dir()  # follows symlinks
-            except OSError:
-                is_dir = False
-            if is_dir:
-                if skipped(path, True) or (path / "pyvenv.cfg").exists():
-                    continue
-                real = os.path.realpath(path)
-                if real in ancestors:
-                    notices.append(Notice(relative_name(path, root), NoticeKind.SYMLINK_LOOP,
-                                          "symlink loop: the directory links back to one of its parents"))
-                    continue
-                walk(path, ancestors | {real})
-            elif entry.name.endswith(".py") and not skipped(path, False):
-                if entry.is_symlink() and not os.path.exists(entry.path):
-                    reason = "symlink loop" if _is_loop(entry.path) else "dangling symlink"
-                    kind = NoticeKind.SYMLINK_LOOP if reason == "symlink loop" else NoticeKind.UNREADABLE
-                    notices.append(Notice(relative_name(path, root), kind, reason))
-                    continue
-                add(path)
+                entries = sorted(os.scandir(directory), key=lambda e: e.name)
+            except OSError as exc:
+                notices.append(Notice(relative_name(directory, root), NoticeKind.UNREADABLE,
+                                      f"cannot list directory: {exc.strerror or exc}"))
+                continue
+            subdirectories = []
+            for entry in entries:
+                path = Path(entry.path)
+                try:
+                    is_dir = entry.is_dir()  # follows symlinks
+                except OSError:
+                    is_dir = False
+                if is_dir:
+                    if skipped(path, True, top) or (path / "pyvenv.cfg").exists():
+                        continue
+                    link = entry.is_symlink()
+                    # Only a link can change the real path (realpath costs a system call per path component).
+                    real = os.path.realpath(path) if link else os.path.join(directory_real, entry.name)
+                    if real in ancestors:
+                        notices.append(Notice(relative_name(path, root), NoticeKind.SYMLINK_LOOP,
+                                              "symlink loop: the directory links back to one of its parents"))
+                        continue
+                    if link:
+                        # Links between sibling folders would otherwise be walked along every path through them:
+                        # exponentially many.
+                        if real in followed:
+                            continue
+                        followed.add(real)
+                    subdirectories.append((path, real, ancestors | {real}))
+                elif entry.name.endswith(".py") and not skipped(path, False, top):
+                    if entry.is_symlink() and not os.path.exists(entry.path):
+                        reason = "symlink loop" if _is_loop(entry.path) else "dangling symlink"
+                        kind = NoticeKind.SYMLINK_LOOP if reason == "symlink loop" else NoticeKind.UNREADABLE
+                        notices.append(Notice(relative_name(path, root), kind, reason))
+                        continue
+                    add(path)
+            pending.extend(reversed(subdirectories))  # depth first, in name order
 
     for given in paths:
         if given.is_dir():
-            walk(given, frozenset({os.path.realpath(given)}))
+            # A folder given explicitly is scanned even when the excludes or a .gitignore name it (or a parent).
+            walk(given, given if skipped(given, True, None) else None)
         else:
             # Explicit files are always scanned; reading reports what is wrong with them.
             add(given)

@@ -1,0 +1,135 @@
+"""Shared helpers for the engine, source and suppression tests: stand-in checks and scan plans.
+
+The stand-in checks deliberately do not subclass :class:`~reviewer.checks.base.Check`: every ``Check`` subclass
+joins the real rule registry (``reviewer.checks.check_classes``), which other tests compare with the catalog. They
+implement the same interface on :class:`~reviewer.checks.base.GuardedVisitor` (so a failure is contained exactly
+as for a real check) and are handed to the engine by patching ``reviewer.engine.check_classes``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import libcst as cst
+import pytest
+
+import reviewer.engine
+from reviewer.catalog import RuleSpec, load_catalog
+from reviewer.checks.base import FileContext, GuardedVisitor, Report
+from reviewer.engine import ScanPlan
+from reviewer.findings import Severity
+
+
+def make_spec(
+    rule_id: str,
+    name: str,
+    *,
+    enabled_by_default: bool = True,
+    category: str = "testing",
+    severity: Severity = Severity.WARNING,
+    options: dict[str, Any] | None = None,
+) -> RuleSpec:
+    """A minimal rule spec that is independent of the catalog's YAML."""
+    from reviewer.catalog import RuleOption
+
+    return RuleSpec(
+        id=rule_id,
+        name=name,
+        category=category,
+        severity=severity,
+        precision="high",
+        summary=f"Test rule {name}.",
+        docs={key: "text" for key in ("what-it-does", "why-is-this-bad", "example", "use-instead")},
+        references=(("ref", "https://example.com"),),
+        examples_bad="",
+        examples_good="",
+        enabled_by_default=enabled_by_default,
+        options={k: RuleOption(k, "an option", v) for k, v in (options or {}).items()},
+        source_file=f"{rule_id}.yaml",
+    )
+
+
+class StandInCheck(GuardedVisitor):
+    """The :class:`~reviewer.checks.base.Check` interface, outside the registry (see the module docstring)."""
+
+    rule_id: ClassVar[str] = ""
+    rule_name: ClassVar[str] = ""
+    requires_facts: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.owner = cls.rule_id
+
+    def __init__(self, ctx: FileContext, spec: RuleSpec, options: dict[str, Any]) -> None:
+        super().__init__(ctx)
+        self.spec = spec
+        self.options = options
+
+    def report(self, node: cst.CSTNode, message: str, *, requires: tuple[str, str] | None = None) -> None:
+        self.ctx.reports.append(Report(self.rule_id, node, self.ctx.statement, message, requires))
+
+
+class FlagTarget(StandInCheck):
+    """Reports every use of the name ``target``."""
+
+    rule_id = "RV901"
+    rule_name = "flag-target"
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value == "target":
+            self.report(node, "found target")
+
+
+class FlagCalls(StandInCheck):
+    """Reports every call; only runs on files mentioning ``requests``."""
+
+    rule_id = "RV902"
+    rule_name = "flag-calls"
+    triggers = ("requests",)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self.report(node, "a call")
+
+
+class Explodes(StandInCheck):
+    """Raises on the first name ``boom``."""
+
+    rule_id = "RV903"
+    rule_name = "explodes"
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value == "boom":
+            raise ValueError("kaboom")
+
+
+STAND_INS: tuple[type[StandInCheck], ...] = (FlagTarget, FlagCalls, Explodes)
+
+
+def build_plan(
+    checks: tuple[type[StandInCheck], ...] = (FlagTarget,),
+    *,
+    with_unused_suppressions: bool = False,
+    max_file_size: int = 1024 * 1024,
+    per_file_ignores: list[tuple[str, tuple[str, ...]]] | None = None,
+) -> ScanPlan:
+    """A plan running the given stand-in checks (and RV001 from the real catalog when asked)."""
+    catalog = load_catalog()
+    specs = {cls.rule_id: make_spec(cls.rule_id, cls.rule_name) for cls in checks}
+    if with_unused_suppressions:
+        specs[reviewer.engine.UNUSED_SUPPRESSION_RULE] = catalog[reviewer.engine.UNUSED_SUPPRESSION_RULE]
+    return ScanPlan(
+        specs=specs,
+        options={rule_id: {} for rule_id in specs},
+        severities={rule_id: spec.severity for rule_id, spec in specs.items()},
+        per_file_ignores=per_file_ignores or [],
+        max_file_size=max_file_size,
+        all_rule_ids=frozenset(catalog) | {cls.rule_id for cls in STAND_INS},
+    )
+
+
+@pytest.fixture
+def stand_ins(monkeypatch: pytest.MonkeyPatch) -> Callable[..., ScanPlan]:
+    """Install the stand-in checks in the engine; returns :func:`build_plan`."""
+    monkeypatch.setattr(reviewer.engine, "check_classes", lambda: {cls.rule_id: cls for cls in STAND_INS})
+    return build_plan
