@@ -243,8 +243,6 @@ def test_resolve_relative(module: str, is_package: bool, dots: int, name: str | 
     assert ctx.resolve_relative(dots, name) == expected
 
 
-@pytest.mark.xfail(strict=True, reason="checks/base.py: FileContext.resolve_relative resolves `from ..x import y` "
-                   "beyond the top-level package to `x` instead of None (see the report)")
 def test_resolve_relative_beyond_the_top_level_package_with_a_name() -> None:
     assert FileContext("x.py", "pkg.mod", False, "").resolve_relative(2, "x") is None
 

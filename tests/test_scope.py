@@ -22,7 +22,7 @@ class CallNames(cst.BatchableCSTVisitor):
         self.calls.append((written, self.ctx.qualified_name(node.func), self.ctx.in_async_function))
 
 
-def resolve(code: str, module: str = "app.views", is_package: bool = False) -> dict[str, tuple[str | None, bool]]:
+def resolve(code: str, module: str = "proj.app.views", is_package: bool = False) -> dict[str, tuple[str | None, bool]]:
     ctx = FileContext("app/views.py", module, is_package, code)
     probe = CallNames(ctx)
     walk(cst.parse_module(textwrap.dedent(code)), [probe], ScopeTracker(ctx))
@@ -41,14 +41,16 @@ def test_imports_aliases_and_from_imports() -> None:
     assert calls["r.get"][0] == "requests.get"
     assert calls["os.path.join"][0] == "os.path.join"
     assert calls["sh"][0] == "subprocess.run"
-    assert calls["helpers.go"][0] == "app.helpers.go"
-    assert calls["connect"][0] == "core.db.connect"
+    assert calls["helpers.go"][0] == "proj.app.helpers.go"
+    assert calls["connect"][0] == "proj.core.db.connect"
     assert calls["open"][0] == "builtins.open"
 
 
 def test_relative_import_from_a_package_init() -> None:
     calls = resolve("from .models import Order\nOrder()\n", module="shop", is_package=True)
     assert calls["Order"][0] == "shop.models.Order"
+    # Above the top-level package: Python refuses it, and so does the resolver.
+    assert resolve("from ..core import db\ndb.go()\n", module="app.views")["db.go"][0] is None
 
 
 def test_values_bound_from_calls() -> None:
@@ -123,5 +125,5 @@ def test_async_context() -> None:
 
 def test_module_level_definitions_shadow_builtins() -> None:
     calls = resolve("def open(x): pass\nopen(1)\n")
-    assert calls["open"][0] == "app.views.open"
+    assert calls["open"][0] == "proj.app.views.open"
     assert resolve("def open(x): pass\nopen(1)\n", module="")["open"][0] == "open"

@@ -137,7 +137,7 @@ def scan_command(
     report_unused_ignores: Annotated[
         bool, typer.Option("--report-unused-ignores", help="Report suppression comments that silence nothing (RV001).")
     ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Text output: one line per finding, no summary.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Text output: one line per finding (and per file not scanned), no summary.")] = False,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="Never show a progress bar.")] = False,
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Do not read or write the cache (accepted; there is no cache yet).")
@@ -152,7 +152,7 @@ def scan_command(
     if ignore:
         settings.ignore = [*settings.ignore, *check_selectors(_split(ignore) or [], catalog, "--ignore")]
     if report_unused_ignores:
-        settings.extend_select = [UNUSED_SUPPRESSION_RULE]
+        settings.extend_select = [*settings.extend_select, UNUSED_SUPPRESSION_RULE]
     if max_file_size is not None:
         settings.max_file_size = parse_size(max_file_size, "--max-file-size")
     if jobs is not None and jobs < 1:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from reviewer.catalog import RuleSpec
+from reviewer.checks import check_classes
 from reviewer.engine import ScanPlan
 from reviewer.findings import Severity
 
@@ -33,6 +34,7 @@ SIZE_UNITS = {"b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2, "g
 
 TOP_LEVEL_KEYS = {
     "select": "a list of rule ids, id prefixes or categories",
+    "extend-select": "a list of rule ids, id prefixes or categories (added to the selection)",
     "ignore": "a list of rule ids, id prefixes or categories",
     "exclude": "a list of gitignore-style patterns (replaces the default excludes)",
     "extend-exclude": "a list of gitignore-style patterns (added to the default excludes)",
@@ -137,6 +139,8 @@ def settings_from_table(table: dict[str, Any], catalog: dict[str, RuleSpec], sou
             raise ConfigError(f"{source}: unknown key {key!r}; allowed keys: {allowed}")
         if key == "select":
             settings.select = check_selectors(_string_list(value, where), catalog, where)
+        elif key == "extend-select":
+            settings.extend_select = check_selectors(_string_list(value, where), catalog, where)
         elif key == "ignore":
             settings.ignore = check_selectors(_string_list(value, where), catalog, where)
         elif key == "exclude":
@@ -263,8 +267,16 @@ def rule_options(spec: RuleSpec, settings: Settings) -> dict[str, Any]:
 
 
 def build_plan(settings: Settings, catalog: dict[str, RuleSpec]) -> ScanPlan:
-    """What the workers need from the configuration: enabled rules with their options and severities."""
+    """What the workers need from the configuration: enabled rules with their options (checked by their rule's
+    check class) and severities."""
     enabled = enabled_rule_ids(settings, catalog)
+    classes = check_classes()
+    for rule_id in enabled:
+        if rule_id in classes:
+            try:
+                classes[rule_id].validate_options(rule_options(catalog[rule_id], settings))
+            except ValueError as exc:
+                raise ConfigError(f"[tool.reviewer.rules.{rule_id}]: {exc}") from None
     return ScanPlan(
         specs={rule_id: catalog[rule_id] for rule_id in enabled},
         options={rule_id: rule_options(catalog[rule_id], settings) for rule_id in enabled},

@@ -193,7 +193,7 @@ def discover(
         else:
             # Explicit files are always scanned; reading reports what is wrong with them.
             add(given)
-    return sorted(found.values(), key=lambda s: s.rel), sorted(notices)
+    return sorted(found.values(), key=lambda s: s.rel), sorted(notices, key=lambda n: n.sort_key)
 
 
 def _is_loop(path: str) -> bool:

@@ -10,9 +10,12 @@ from __future__ import annotations
 import ast
 import os
 import re
+import sys
 import time
+import warnings
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,10 +97,13 @@ def analyze_text(text: str, rel: str, module_name: str, is_package: bool, plan: 
             result.notices.append(exc.notice)
             return result
         result.parsed = True
-        visitors = [
-            cls(ctx, plan.specs[cls.rule_id], plan.options[cls.rule_id]) if cls in checks else cls(ctx)
-            for cls in active
-        ]
+        visitors = []
+        for cls in active:
+            try:
+                visitors.append(cls(ctx, plan.specs[cls.rule_id], plan.options[cls.rule_id]) if cls in checks
+                                else cls(ctx))
+            except Exception as exc:  # noqa: BLE001 - one check that cannot start must not cost the others
+                ctx.failures.append((cls.owner, f"{type(exc).__name__}: {exc} (while starting)"))
         try:
             walk(module, visitors, ScopeTracker(ctx))
         except RecursionError:
@@ -130,14 +136,17 @@ def analyze_text(text: str, rel: str, module_name: str, is_package: bool, plan: 
 
 
 def _stdlib_syntax_error(text: str, rel: str) -> Notice | None:
+    """A notice when the stdlib parser rejects the file and libcst agrees (libcst may know newer syntax than the
+    running Python; its notice then says what is wrong)."""
     try:
-        ast.parse(text, filename=rel)
-    except SyntaxError as exc:
-        line = exc.lineno if isinstance(exc.lineno, int) else None
-        where = f" at line {line}" if line else ""
-        return Notice(rel, NoticeKind.SYNTAX_ERROR, f"syntax error{where}: {exc.msg}", line=line)
-    except (ValueError, RecursionError, MemoryError) as exc:
-        return Notice(rel, NoticeKind.SYNTAX_ERROR, f"cannot parse: {type(exc).__name__}: {exc}")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # invalid escape sequences and the like are not ours to report
+            ast.parse(text, filename=rel)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        try:
+            parse(text, rel)
+        except SourceError as exc:
+            return exc.notice
     return None
 
 
@@ -178,7 +187,12 @@ def _collect(
     maker = _FindingMaker(text, result.path, plan)
     seen: set[tuple[str, Span, str]] = set()
     for report in reports:
-        where = positions[report.node]
+        where = positions.get(report.node)
+        if where is None:  # a check reported a node it made itself: a bug in that check, not in the file
+            result.notices.append(Notice(result.path, NoticeKind.CHECK_ERROR,
+                                         f"{report.rule_id} reported a node that is not in the file",
+                                         rule_id=report.rule_id))
+            continue
         span = Span(where.start.line, where.start.column + 1, where.end.line, where.end.column + 1)
         if (report.rule_id, span, report.message) in seen:
             continue
@@ -224,9 +238,19 @@ def _unused_suppressions(
 _worker_plan: ScanPlan | None = None
 
 
+# The parser refuses code nested deeper than a few hundred levels (source.MAX_NESTING); the traversal recurses a
+# few frames per level, which the default limit of 1,000 does not always allow.
+RECURSION_LIMIT = 10_000
+
+
+def raise_recursion_limit() -> None:
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), RECURSION_LIMIT))
+
+
 def _init_worker(plan: ScanPlan) -> None:
     global _worker_plan
     _worker_plan = plan
+    raise_recursion_limit()
     check_classes()
     fact_collectors()
 
@@ -257,11 +281,30 @@ def map_files(
                 progress(1)
         return
     chunksize = max(1, min(32, len(sources) // (jobs * 8)))
-    with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(plan,)) as pool:
-        for file_result in pool.map(_analyze_in_worker, sources, chunksize=chunksize):
-            yield file_result
+    done = 0
+    try:
+        with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(plan,)) as pool:
+            for file_result in pool.map(_analyze_in_worker, sources, chunksize=chunksize):
+                yield file_result
+                done += 1
+                if progress:
+                    progress(1)
+    except BrokenProcessPool:
+        # A worker died (a native crash in the parser, or killed for memory): the files from there on are
+        # analyzed one per process, so the file that kills its process is reported and the rest are kept.
+        for source in sources[done:]:
+            yield _analyze_isolated(source, plan)
             if progress:
                 progress(1)
+
+
+def _analyze_isolated(source: SourcePath, plan: ScanPlan) -> FileResult:
+    try:
+        with ProcessPoolExecutor(max_workers=1, initializer=_init_worker, initargs=(plan,)) as pool:
+            return pool.submit(_analyze_in_worker, source).result()
+    except BrokenProcessPool:
+        message = "the analysis process died on this file (a crash in the parser, or out of memory)"
+        return FileResult(source.rel, notices=[Notice(source.rel, NoticeKind.INTERNAL_ERROR, message)])
 
 
 def scan(
@@ -273,6 +316,7 @@ def scan(
     progress: Callable[[int], None] | None = None,
 ) -> ScanResult:
     started = time.perf_counter()
+    raise_recursion_limit()
     results = list(map_files(sources, plan, jobs, progress))
     index = ProjectIndex(results)
     findings: list[Finding] = []
@@ -282,7 +326,7 @@ def scan(
         findings += index.resolve(file_result.candidates)
         notices += file_result.notices
     findings.sort(key=lambda f: f.sort_key)
-    notices.sort()
+    notices.sort(key=lambda n: n.sort_key)
     return ScanResult(
         root=root,
         findings=findings,

@@ -68,7 +68,7 @@ class NoticeKind(str, Enum):
     INTERNAL_ERROR = "internal-error"
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Notice:
     """A file that could not be (fully) analyzed. ``rule_id`` is set when one check failed on the file."""
 
@@ -77,6 +77,10 @@ class Notice:
     message: str
     line: int | None = None
     rule_id: str | None = None
+
+    @property
+    def sort_key(self) -> tuple:
+        return (self.path, self.line or 0, self.kind.value, self.rule_id or "", self.message)
 
     @property
     def skipped_file(self) -> bool:

@@ -313,6 +313,10 @@ class BlockingCallInAsync(Check):
         self._orm_locals: dict[cst.CSTNode | None, dict[str, str]] = {}
         self._compiled_options: CompiledOptions | None = None
 
+    @classmethod
+    def validate_options(cls, options: dict[str, Any]) -> None:
+        compile_options(options)
+
     def _compiled(self) -> CompiledOptions:
         # A method, not a property: libcst lists a visitor's members with getattr, outside the failure guard, and a
         # malformed user option must fail this check alone, as a check error.

@@ -170,8 +170,8 @@ class FileContext:
         if not self.is_package:
             package_parts = package_parts[:-1]
         up = relative_dots - 1
-        if up > len(package_parts):
-            return None
+        if up > len(package_parts) or (up and up == len(package_parts)):
+            return None  # above the top-level package
         base = package_parts[: len(package_parts) - up] if up else package_parts
         return ".".join([*base, *([module] if module else [])]) or None
 
@@ -546,6 +546,11 @@ class Check(GuardedVisitor):
         super().__init__(ctx)
         self.spec = spec
         self.options = options
+
+    @classmethod
+    def validate_options(cls, options: dict[str, Any]) -> None:
+        """Raise ValueError, naming the option, for a configured value the check cannot use. Called once per
+        scan, before any file is read, so a bad option is a configuration error rather than a failure per file."""
 
     def report(self, node: cst.CSTNode, message: str, *, requires: tuple[str, str] | None = None) -> None:
         """Report ``node``; with ``requires=(fact kind, key)`` only if the project's facts confirm it."""

@@ -69,6 +69,9 @@ def render_text(result: ScanResult, console: Console, *, show_source: bool = Tru
                 Text(f"{finding.path}:{finding.span.line}:{finding.span.column}: {finding.rule_id} {finding.message}"),
                 soft_wrap=True,
             )
+        for notice in result.notices:
+            where = f"{notice.path}:{notice.line}" if notice.line else notice.path
+            console.print(Text(f"{where}: not scanned: {notice.message} [{notice.kind.value}]"), soft_wrap=True)
         return
     for path, group in groupby(result.findings, key=lambda f: f.path):
         console.print(Text(path, style="bold underline"), soft_wrap=True)
