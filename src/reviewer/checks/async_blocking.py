@@ -328,32 +328,20 @@ class BlockingCallInAsync(Check):
 
     def _name_of(self, node: cst.BaseExpression) -> str | None:
         """The shared resolver's qualified name, completed with what this rule knows about ORM values."""
-        name = self.ctx.qualified_name(node)
-        if name is not None or not self._compiled().django_orm:
-            return name
-        return self._orm_fallback_name(node)
+        if not self._compiled().django_orm:
+            return self.ctx.qualified_name(node)
+        return self.ctx.qualified_name(node, self._orm_root_name)
 
-    def _orm_fallback_name(self, node: cst.BaseExpression) -> str | None:
-        """A name for what the shared resolver leaves unnamed: an unbound CapWords name (a model class) at the root,
-        or a local recorded in ``_orm_locals``."""
-        if isinstance(node, cst.Name):
-            found, _ = self.ctx.lookup(node.value)
-            if not found:
-                # Bound nowhere the tracker sees: a star import, or a class defined further down the module.
-                return node.value if is_class_name(node.value) else None
-            frame = self.ctx.function_frame
-            if frame is not None and node.value in frame.bindings:
-                return self._orm_locals.get(frame.node, {}).get(node.value)
-            return None
-        if isinstance(node, cst.Attribute):
-            base = self._name_of(node.value)
-            return None if base is None else f"{base}.{node.attr.value}"
-        if isinstance(node, cst.Call):
-            base = self._name_of(node.func)
-            return None if base is None else f"{base}()"
-        if isinstance(node, cst.Subscript):
-            base = self._name_of(node.value)
-            return None if base is None else f"{base}[]"
+    def _orm_root_name(self, node: cst.Name) -> str | None:
+        """A name for a chain root the shared resolver leaves unnamed: an unbound CapWords name (a model class), or
+        a local recorded in ``_orm_locals``."""
+        found, _ = self.ctx.lookup(node.value)
+        if not found:
+            # Bound nowhere the tracker sees: a star import, or a class defined further down the module.
+            return node.value if is_class_name(node.value) else None
+        frame = self.ctx.function_frame
+        if frame is not None and node.value in frame.bindings:
+            return self._orm_locals.get(frame.node, {}).get(node.value)
         return None
 
     def _async_frame(self) -> Frame | None:

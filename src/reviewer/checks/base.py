@@ -136,13 +136,18 @@ class FileContext:
                 return True, frame.bindings[dotted]
         return False, None
 
-    def qualified_name(self, node: cst.BaseExpression) -> str | None:
-        """The canonical dotted name of an expression, or None when it cannot be resolved."""
+    def qualified_name(
+        self, node: cst.BaseExpression, unresolved: Callable[[cst.Name], str | None] | None = None
+    ) -> str | None:
+        """The canonical dotted name of an expression, or None when it cannot be resolved.
+
+        ``unresolved`` lets a check name the root of a chain that the import table cannot (a rule that knows what
+        some local values are); it is called with the root ``Name`` only when normal resolution gives nothing."""
         if isinstance(node, cst.Name):
             found, value = self.lookup(node.value)
-            if found:
-                return value
-            return f"builtins.{node.value}" if node.value in BUILTIN_NAMES else None
+            if not found and node.value in BUILTIN_NAMES:
+                value = f"builtins.{node.value}"
+            return value if value is not None or unresolved is None else unresolved(node)
         if isinstance(node, cst.Attribute):
             dotted = dotted_name(node)
             if dotted is not None and dotted.startswith("self."):
@@ -150,15 +155,17 @@ class FileContext:
                 parts = dotted.split(".")
                 for cut in range(len(parts), 1, -1):
                     found, value = self.lookup(".".join(parts[:cut]))
+                    if found and value is not None:
+                        return ".".join([value, *parts[cut:]])
                     if found:
-                        return None if value is None else ".".join([value, *parts[cut:]])
-            base = self.qualified_name(node.value)
+                        break
+            base = self.qualified_name(node.value, unresolved)
             return None if base is None else f"{base}.{node.attr.value}"
         if isinstance(node, cst.Call):
-            base = self.qualified_name(node.func)
+            base = self.qualified_name(node.func, unresolved)
             return None if base is None else f"{base}()"
         if isinstance(node, cst.Subscript):
-            base = self.qualified_name(node.value)
+            base = self.qualified_name(node.value, unresolved)
             return None if base is None else f"{base}[]"
         return None
 
