@@ -16,6 +16,7 @@ from reviewer.findings import Finding, ScanResult, Severity
 
 SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.NOTE: "cyan"}
 TAB_WIDTH = 4
+SHOWN_LINES = 3
 
 
 def _display(line: str) -> str:
@@ -23,25 +24,26 @@ def _display(line: str) -> str:
 
 
 def _snippet(finding: Finding) -> Text:
-    """The flagged lines with a gutter of line numbers and carets under the span."""
+    """The flagged line(s) with a gutter of line numbers and carets under the span; a span over several lines is
+    marked on its first line and shown up to ``SHOWN_LINES`` lines."""
     span = finding.span
-    lines = finding.snippet
+    lines = finding.snippet[:SHOWN_LINES]
     gutter = len(str(span.line + max(len(lines) - 1, 0)))
     out = Text()
     out.append(" " * gutter + " │\n", style="dim")
     for offset, line in enumerate(lines):
-        number = span.line + offset
-        out.append(f"{number:>{gutter}} │ ", style="dim")
+        out.append(f"{span.line + offset:>{gutter}} │ ", style="dim")
         out.append(_display(line) + "\n")
-        start = span.column - 1 if offset == 0 else len(line) - len(line.lstrip())
-        end = span.end_column - 1 if number == span.end_line else len(line)
-        start_at = len(_display(line[:start]))
-        width = max(1, len(_display(line[:end])) - start_at)
+        if offset == 0:
+            end = span.end_column - 1 if span.end_line == span.line else len(line.rstrip())
+            start_at = len(_display(line[: span.column - 1]))
+            width = max(1, len(_display(line[:end])) - start_at)
+            out.append(" " * gutter + " │ ", style="dim")
+            out.append(" " * start_at + "^" * width + "\n", style=SEVERITY_STYLE[finding.severity])
+    hidden = span.end_line - span.line + 1 - len(lines)
+    if hidden > 0:
         out.append(" " * gutter + " │ ", style="dim")
-        out.append(" " * start_at + "^" * width + "\n", style=SEVERITY_STYLE[finding.severity])
-    if span.end_line > span.line + len(lines) - 1 and lines:
-        out.append(" " * gutter + " │ ", style="dim")
-        out.append(f"… ({span.end_line - span.line + 1} lines in all)\n", style="dim")
+        out.append(f"… {hidden} more line{'s' if hidden != 1 else ''}\n", style="dim")
     return out
 
 
