@@ -13,8 +13,11 @@ import threading
 import time
 from pathlib import Path
 
+import libcst as cst
 import pytest
-from conftest import Explodes, FlagCalls, FlagTarget, make_spec
+from conftest import Explodes, FlagCalls, FlagTarget, build_plan, make_spec
+
+import reviewer.engine
 
 from reviewer.discover import SourcePath, discover
 from reviewer.engine import analyze_file, analyze_text, scan
@@ -357,3 +360,24 @@ def test_file_name_that_is_not_utf8_reaches_the_reports(tmp_path: Path, stand_in
     assert "caf\\\\xe9.py" in render_json(result, tool_version="0")
     sarif = render_sarif(result, [make_spec("RV901", "flag-target")], tool_version="0")
     assert "caf%5Cxe9.py" in sarif
+
+
+class DiesOnSight(FlagTarget):
+    """Kills its process on the name ``die_here``, as a native crash in the parser would."""
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value == "die_here":
+            os._exit(70)
+        super().visit_Name(node)
+
+
+@pytest.mark.skipif(multiprocessing.get_start_method() != "fork",
+                    reason="worker processes see the patched stand-in checks only when forked")
+def test_a_dead_worker_costs_only_its_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(reviewer.engine, "check_classes", lambda: {"RV901": DiesOnSight})
+    for index in range(12):
+        (tmp_path / f"mod{index:02}.py").write_text("die_here = 1\n" if index == 5 else "target = 1\n")
+    sources, _ = discover([tmp_path], tmp_path, [], respect_gitignore=False)
+    result = scan(sources, build_plan((FlagTarget,)), str(tmp_path), 2)
+    assert [(n.path, n.kind) for n in result.notices] == [("mod05.py", NoticeKind.INTERNAL_ERROR)]
+    assert sorted(f.path for f in result.findings) == [f"mod{i:02}.py" for i in range(12) if i != 5]

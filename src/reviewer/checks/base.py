@@ -440,9 +440,19 @@ def _child_fields(node_type: type) -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(node_type))
 
 
-@functools.lru_cache(maxsize=None)
-def _visited(node_type: type) -> bool:
-    return not issubclass(node_type, UNVISITED_NODE_TYPES)
+_NODE, _SEQUENCE, _OTHER = 0, 1, 2
+# Per value type: a node to visit, a sequence to look into, or anything else (values, skipped node types). A dict
+# lookup instead of ``isinstance(value, cst.CSTNode)``: CSTNode is an abstract base class, and the check ran
+# millions of times per project.
+_VALUE_KINDS: dict[type, int] = {list: _SEQUENCE, tuple: _SEQUENCE}
+
+
+def _value_kind(value_type: type) -> int:
+    kind = _VALUE_KINDS.get(value_type)
+    if kind is None:
+        visited = issubclass(value_type, cst.CSTNode) and not issubclass(value_type, UNVISITED_NODE_TYPES)
+        kind = _VALUE_KINDS[value_type] = _NODE if visited else _OTHER
+    return kind
 
 
 def walk(module: cst.Module, visitors: list[cst.BatchableCSTVisitor], tracker: ScopeTracker) -> None:
@@ -474,12 +484,14 @@ def walk(module: cst.Module, visitors: list[cst.BatchableCSTVisitor], tracker: S
             method(node)
         for field_name in _child_fields(node_type):
             value = getattr(node, field_name)
-            if isinstance(value, cst.CSTNode):
-                if _visited(type(value)):
-                    visit(value)
-            elif type(value) in (list, tuple):
+            kind = _VALUE_KINDS.get(type(value))
+            if kind is None:
+                kind = _value_kind(type(value))
+            if kind == _NODE:
+                visit(value)
+            elif kind == _SEQUENCE:
                 for item in value:
-                    if isinstance(item, cst.CSTNode) and _visited(type(item)):
+                    if _value_kind(type(item)) == _NODE:
                         visit(item)
         for method in handlers[1]:
             method(node)
@@ -501,7 +513,20 @@ class GuardedVisitor(cst.BatchableCSTVisitor):
         self.failed = False
 
     def get_visitors(self):  # noqa: ANN201 - libcst's signature
-        return {name: self._guarded(method) for name, method in super().get_visitors().items()}
+        # libcst finds the methods with inspect.getmembers, a few milliseconds per instance: once per class here.
+        return {name: self._guarded(getattr(self, name)) for name in self._visitor_method_names()}
+
+    @classmethod
+    @functools.lru_cache(maxsize=None)
+    def _visitor_method_names(cls) -> tuple[str, ...]:
+        """Visitor methods the check's own classes define (libcst's base classes declare one stub per node type)."""
+        names: set[str] = set()
+        for klass in cls.__mro__:
+            if klass is GuardedVisitor:
+                break
+            names |= {name for name, member in vars(klass).items()
+                      if name.startswith(("visit_", "leave_")) and callable(member)}
+        return tuple(sorted(names))
 
     def _guarded(self, method):  # noqa: ANN001, ANN202
         def run(node: cst.CSTNode) -> Any:
