@@ -154,3 +154,15 @@ def test_unused_suppression_in_a_file_that_is_not_parsed(stand_ins) -> None:
     assert not result.parsed
     assert [f.message for f in result.findings] == ["Unused suppression: no RV902 finding on this line"]
 
+
+
+def test_a_suppression_naming_rv001_is_kept_on_purpose() -> None:
+    from conftest import build_plan
+
+    from reviewer.engine import analyze_text
+
+    plan = build_plan(with_unused_suppressions=True)
+    kept = analyze_text("x = 1  # reviewer: ignore[RV201, RV001]\n", "a.py", "a", False, plan)
+    assert kept.findings == []
+    reported = analyze_text("x = 1  # reviewer: ignore[RV901]\n", "a.py", "a", False, plan)
+    assert [f.rule_id for f in reported.findings] == ["RV001"]

@@ -222,6 +222,8 @@ def _unused_suppressions(
             if not suppression.used:
                 findings.append(maker.make(UNUSED_SUPPRESSION_RULE, span, "Unused suppression: no finding on this line"))
             continue
+        if UNUSED_SUPPRESSION_RULE in suppression.codes:
+            continue  # kept on purpose: a suppression that names RV001 silences its own report
         unknown = sorted(code for code in suppression.codes if code not in plan.all_rule_ids)
         unused = sorted(code for code in suppression.codes & ran if code not in suppression.used)
         if unknown:
