@@ -127,3 +127,47 @@ def test_module_level_definitions_shadow_builtins() -> None:
     calls = resolve("def open(x): pass\nopen(1)\n")
     assert calls["open"][0] == "proj.app.views.open"
     assert resolve("def open(x): pass\nopen(1)\n", module="")["open"][0] == "open"
+
+
+class LoopProbe(cst.BatchableCSTVisitor):
+    """Records, for each call, the kind of the innermost loop it runs once per iteration of."""
+
+    def __init__(self, ctx: FileContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.loops: dict[str, str | None] = {}
+
+    def visit_Call(self, node: cst.Call) -> None:
+        loop = self.ctx.current_loop
+        self.loops[cst.Module([]).code_for_node(node.func)] = type(loop).__name__ if loop is not None else None
+
+
+def loops_of(code: str) -> dict[str, str | None]:
+    ctx = FileContext("a.py", "a", False, code)
+    probe = LoopProbe(ctx)
+    walk(cst.parse_module(textwrap.dedent(code)), [probe], ScopeTracker(ctx))
+    return probe.loops
+
+
+def test_what_runs_once_per_iteration() -> None:
+    loops = loops_of("""
+        for row in rows():
+            per_row()
+            def later(): defined_in_loop()
+            handler = lambda: lambda_body()
+        else:
+            after_loop()
+        while keep_going():
+            in_while()
+        [elt() for a in outer() if cond() for b in inner()]
+        {key(): value() for c in source()}
+        outside()
+    """)
+    assert loops["per_row"] == "For" and loops["rows"] is None
+    assert loops["defined_in_loop"] is None and loops["lambda_body"] is None
+    assert loops["after_loop"] is None
+    assert loops["keep_going"] == "While" and loops["in_while"] == "While"
+    assert loops["elt"] == loops["cond"] == loops["inner"] == "ListComp"
+    assert loops["outer"] is None
+    assert loops["key"] == loops["value"] == "DictComp" and loops["source"] is None
+    assert loops["outside"] is None

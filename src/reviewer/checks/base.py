@@ -41,6 +41,7 @@ def _concrete_subclasses(base: type) -> set[type]:
 # Nodes that are statements: a finding inside one can be suppressed by a comment on the statement's first line.
 STATEMENT_TYPES = frozenset({cst.SimpleStatementLine} | _concrete_subclasses(cst.BaseCompoundStatement))
 UNKNOWN = None  # a binding whose value cannot be resolved: it shadows outer names
+_NO_LOOP = object()
 
 
 @dataclass
@@ -72,6 +73,9 @@ class FileContext:
         self.source = source
         self.frames: list[Frame] = [Frame("module", None)]
         self.statements: list[cst.CSTNode] = []
+        # Enclosing loops (For, While, or a comprehension node), innermost last; None marks a scope boundary (a
+        # function body does not run per iteration of a loop it is defined in).
+        self.loops: list[cst.CSTNode | None] = []
         self.reports: list[Report] = []
         self.facts: dict[str, list[tuple]] = {}
         self.failures: list[tuple[str, str]] = []  # (rule id, error)
@@ -94,6 +98,13 @@ class FileContext:
         """Directly inside an ``async def``: nested sync ``def``s, lambdas and class bodies are not async context."""
         frame = self.function_frame
         return frame is not None and frame.is_async
+
+    @property
+    def current_loop(self) -> cst.CSTNode | None:
+        """The innermost loop whose every iteration runs the current node: the body of a ``for`` (not its
+        iterable, evaluated once), a ``while``'s test and body, a comprehension's element, conditions and inner
+        iterables; or None. ``else`` blocks run once and are not in the loop."""
+        return self.loops[-1] if self.loops else None
 
     @property
     def at_module_level(self) -> bool:
@@ -256,6 +267,8 @@ class ScopeTracker:
         self.ctx = ctx
         # Bodies whose entry opens a scope, by node identity -> the function, lambda or class they belong to.
         self._scope_bodies: dict[int, cst.CSTNode] = {}
+        # Nodes evaluated once per iteration of a loop, by node identity -> the loop.
+        self._loop_regions: dict[int, cst.CSTNode] = {}
         self._on_enter = self._enter_handlers()
         self._on_leave = self._leave_handlers()
 
@@ -271,13 +284,19 @@ class ScopeTracker:
         scope = self._scope_bodies.get(id(node))
         if scope is not None:
             self._open_scope(scope)
+            self.ctx.loops.append(None)
+        if id(node) in self._loop_regions:
+            self.ctx.loops.append(self._loop_regions[id(node)])
 
     def leave(self, node: cst.CSTNode) -> None:
         kind = type(node)
         if kind in STATEMENT_TYPES:
             self.ctx.statements.pop()
+        if self._loop_regions.pop(id(node), _NO_LOOP) is not _NO_LOOP:
+            self.ctx.loops.pop()
         if self._scope_bodies.pop(id(node), None) is not None:
             self.ctx.frames.pop()
+            self.ctx.loops.pop()
         handler = self._on_leave.get(kind)
         if handler is not None:
             handler(node)
@@ -322,14 +341,27 @@ class ScopeTracker:
     def _enter_comprehension(self, node: cst.ListComp | cst.SetComp | cst.DictComp | cst.GeneratorExp) -> None:
         # The element is visited before the ``for`` clauses: bind every clause's target up front.
         self.ctx.frames.append(Frame("comprehension", node))
+        per_item: list[cst.CSTNode] = (
+            [node.key, node.value] if isinstance(node, cst.DictComp) else [node.elt]
+        )
         clause = node.for_in
         while clause is not None:
             self._bind_target(clause.target, UNKNOWN)
+            per_item += clause.ifs
+            if clause is not node.for_in:
+                per_item.append(clause.iter)  # only the outermost iterable is evaluated once
             clause = clause.inner_for_in
+        for part in per_item:
+            self._loop_regions[id(part)] = node
 
     def _enter_for(self, node: cst.For) -> None:
         # A loop target shadows outer bindings; bound on entry so the body sees it.
         self._bind_target(node.target, UNKNOWN)
+        self._loop_regions[id(node.body)] = node
+
+    def _enter_while(self, node: cst.While) -> None:
+        self._loop_regions[id(node.test)] = node
+        self._loop_regions[id(node.body)] = node
 
     def _leave_comprehension(self, node: cst.CSTNode) -> None:
         self.ctx.frames.pop()
@@ -386,6 +418,7 @@ class ScopeTracker:
             cst.Lambda: self._enter_lambda,
             cst.ClassDef: self._enter_class,
             cst.For: self._enter_for,
+            cst.While: self._enter_while,
             cst.ListComp: self._enter_comprehension,
             cst.SetComp: self._enter_comprehension,
             cst.DictComp: self._enter_comprehension,
