@@ -66,8 +66,15 @@ class StandInCheck(GuardedVisitor):
         self.spec = spec
         self.options = options
 
-    def report(self, node: cst.CSTNode, message: str, *, requires: tuple[str, str] | None = None) -> None:
-        self.ctx.reports.append(Report(self.rule_id, node, self.ctx.statement, message, requires))
+    def report(
+        self,
+        node: cst.CSTNode,
+        message: str,
+        *,
+        requires: tuple[str, str] | None = None,
+        related: tuple[tuple[cst.CSTNode, str], ...] = (),
+    ) -> None:
+        self.ctx.reports.append(Report(self.rule_id, node, self.ctx.statement, message, requires, related))
 
 
 class FlagTarget(StandInCheck):

@@ -381,3 +381,25 @@ def test_a_dead_worker_costs_only_its_file(tmp_path: Path, monkeypatch: pytest.M
     result = scan(sources, build_plan((FlagTarget,)), str(tmp_path), 2)
     assert [(n.path, n.kind) for n in result.notices] == [("mod05.py", NoticeKind.INTERNAL_ERROR)]
     assert sorted(f.path for f in result.findings) == [f"mod{i:02}.py" for i in range(12) if i != 5]
+
+
+class PointsBack(FlagTarget):
+    """Reports ``target`` with the assignment of ``origin`` as a related location."""
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self.origin: cst.CSTNode | None = None
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if isinstance(node.targets[0].target, cst.Name) and node.targets[0].target.value == "origin":
+            self.origin = node.value
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value == "target" and self.origin is not None:
+            self.report(node, "found target", related=((self.origin, "set here"),))
+
+
+def test_related_locations_get_positions(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(reviewer.engine, "check_classes", lambda: {"RV901": PointsBack})
+    result = analyze_text("origin = make()\n\nuse(target)\n", "a.py", "a", False, build_plan((FlagTarget,)))
+    (finding,) = result.findings
+    assert [(r.path, r.span, r.message) for r in finding.related] == [("a.py", Span(1, 10, 1, 16), "set here")]

@@ -74,6 +74,7 @@ def test_findings(scan: ScanResult) -> None:
         "range": {"start": {"line": 12, "column": 5}, "end": {"line": 12, "column": 31}},
         "message": "Hard-coded secret in `API_KEY`.",
         "fingerprint": scan.findings[0].fingerprint,
+        "related": [],
     }
     assert findings[1]["range"] == {"start": {"line": 40, "column": 9}, "end": {"line": 42, "column": 10}}
     assert findings[1]["message"] == "Query in a loop:\n`order.customer` is fetched per order."

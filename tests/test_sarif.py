@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -270,3 +271,18 @@ def test_output_is_deterministic(scan: ScanResult, rules: list[RuleSpec]) -> Non
 def test_finding_for_an_unknown_rule_is_refused(scan: ScanResult, rules: list[RuleSpec]) -> None:
     with pytest.raises(ValueError, match="RV001"):
         render_sarif(scan, rules[1:], tool_version="1.2.3")
+
+
+def test_related_locations(rules: list[RuleSpec]) -> None:
+    from reviewer.findings import Related
+
+    base = finding(rules[0], "app/views.py", 12, "`order.customer` runs a query per row")
+    related = Related("app/views.py", Span(8, 14, 8, 40), "add .select_related(\"customer\") here")
+    result = ScanResult(root=ROOT, findings=[replace(base, related=(related,))], notices=[], files_scanned=1,
+                        elapsed=0.1)
+    log = render(result, rules)
+    validate(log)
+    (location,) = log["runs"][0]["results"][0]["relatedLocations"]
+    assert location["id"] == 1
+    assert location["message"]["text"] == related.message
+    assert location["physicalLocation"]["region"]["startLine"] == 8

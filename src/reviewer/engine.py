@@ -26,7 +26,17 @@ from reviewer.catalog import RuleSpec
 from reviewer.checks import check_classes, fact_collectors
 from reviewer.checks.base import FileContext, Report, ScopeTracker, walk
 from reviewer.discover import SourcePath
-from reviewer.findings import Candidate, FileResult, Finding, Notice, NoticeKind, ScanResult, Severity, Span
+from reviewer.findings import (
+    Candidate,
+    FileResult,
+    Finding,
+    Notice,
+    NoticeKind,
+    Related,
+    ScanResult,
+    Severity,
+    Span,
+)
 from reviewer.fingerprint import line_hashes
 from reviewer.index import ProjectIndex
 from reviewer.source import SourceError, load, parse
@@ -160,7 +170,7 @@ class _FindingMaker:
         self.plan = plan
         self._hashes: dict[int, str] | None = None
 
-    def make(self, rule_id: str, span: Span, message: str) -> Finding:
+    def make(self, rule_id: str, span: Span, message: str, related: tuple[Related, ...] = ()) -> Finding:
         if self._hashes is None:
             self._hashes = line_hashes(self.text)
         last = min(span.end_line, span.line + MAX_SNIPPET_LINES - 1)
@@ -173,7 +183,13 @@ class _FindingMaker:
             message=message,
             snippet=tuple(self.lines[span.line - 1 : last]),
             line_hash=self._hashes.get(span.line, ""),
+            related=related,
         )
+
+
+def _span(where: Any) -> Span:
+    """libcst's CodeRange (0-based columns) as a Span (1-based, end one past the last character)."""
+    return Span(where.start.line, where.start.column + 1, where.end.line, where.end.column + 1)
 
 
 def _collect(
@@ -193,7 +209,7 @@ def _collect(
                                          f"{report.rule_id} reported a node that is not in the file",
                                          rule_id=report.rule_id))
             continue
-        span = Span(where.start.line, where.start.column + 1, where.end.line, where.end.column + 1)
+        span = _span(where)
         if (report.rule_id, span, report.message) in seen:
             continue
         seen.add((report.rule_id, span, report.message))
@@ -203,7 +219,10 @@ def _collect(
             suppression.used.add(report.rule_id)
             result.suppressed += 1
             continue
-        finding = maker.make(report.rule_id, span, report.message)
+        related = tuple(
+            Related(result.path, _span(positions[node]), note) for node, note in report.related if node in positions
+        )
+        finding = maker.make(report.rule_id, span, report.message, related)
         if report.requires is None:
             result.findings.append(finding)
         else:

@@ -30,6 +30,15 @@ class Span:
 
 
 @dataclass(frozen=True)
+class Related:
+    """Another place that explains a finding (the queryset to fix, the endpoint that serializes it)."""
+
+    path: str
+    span: Span
+    message: str
+
+
+@dataclass(frozen=True)
 class Finding:
     """One reported problem. ``snippet`` holds the source lines of the span (for display only)."""
 
@@ -42,6 +51,7 @@ class Finding:
     snippet: tuple[str, ...] = ()
     # GitHub's primaryLocationLineHash of the first line ("<hex>:<n>"), computed from the file text.
     line_hash: str = ""
+    related: tuple[Related, ...] = ()
 
     @property
     def sort_key(self) -> tuple:

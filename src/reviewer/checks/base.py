@@ -61,6 +61,7 @@ class Report:
     statement: cst.CSTNode | None
     message: str
     requires: tuple[str, str] | None = None
+    related: tuple[tuple[cst.CSTNode, str], ...] = ()
 
 
 class FileContext:
@@ -617,6 +618,14 @@ class Check(GuardedVisitor):
         """Raise ValueError, naming the option, for a configured value the check cannot use. Called once per
         scan, before any file is read, so a bad option is a configuration error rather than a failure per file."""
 
-    def report(self, node: cst.CSTNode, message: str, *, requires: tuple[str, str] | None = None) -> None:
-        """Report ``node``; with ``requires=(fact kind, key)`` only if the project's facts confirm it."""
-        self.ctx.reports.append(Report(self.rule_id, node, self.ctx.statement, message, requires))
+    def report(
+        self,
+        node: cst.CSTNode,
+        message: str,
+        *,
+        requires: tuple[str, str] | None = None,
+        related: tuple[tuple[cst.CSTNode, str], ...] = (),
+    ) -> None:
+        """Report ``node``; with ``requires=(fact kind, key)`` only if the project's facts confirm it. ``related``
+        names other nodes of the file that explain the finding, each with a message."""
+        self.ctx.reports.append(Report(self.rule_id, node, self.ctx.statement, message, requires, related))

@@ -17,7 +17,10 @@ The document (``version`` is bumped only when a field changes meaning or is remo
             "end": {"line": 12, "column": 31}
           },
           "message": "...",
-          "fingerprint": "9f2c..."          // 32 hex digits; stable when lines move
+          "fingerprint": "9f2c...",         // 32 hex digits; stable when lines move
+          "related": [                      // other places that explain the finding (may be empty)
+            {"path": "app/views.py", "range": {...}, "message": "the queryset to fix"}
+          ]
         }
       ],
       "notices": [
@@ -50,7 +53,7 @@ import json
 from collections import Counter
 from typing import Any
 
-from reviewer.findings import Finding, Notice, ScanResult
+from reviewer.findings import Finding, Notice, ScanResult, Span
 
 FORMAT_VERSION = 1
 TOOL_NAME = "reviewer"
@@ -77,19 +80,26 @@ def render_json(result: ScanResult, *, tool_version: str) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
+def _range(span: Span) -> dict[str, Any]:
+    return {
+        "start": {"line": span.line, "column": span.column},
+        "end": {"line": span.end_line, "column": span.end_column},
+    }
+
+
 def _finding(finding: Finding) -> dict[str, Any]:
-    span = finding.span
     return {
         "rule": finding.rule_id,
         "name": finding.rule_name,
         "severity": finding.severity.value,
         "path": finding.path,
-        "range": {
-            "start": {"line": span.line, "column": span.column},
-            "end": {"line": span.end_line, "column": span.end_column},
-        },
+        "range": _range(finding.span),
         "message": finding.message,
         "fingerprint": finding.fingerprint,
+        "related": [
+            {"path": related.path, "range": _range(related.span), "message": related.message}
+            for related in finding.related
+        ],
     }
 
 

@@ -24,7 +24,7 @@ import attr
 import sarif_om as om
 
 from reviewer.catalog import RuleSpec
-from reviewer.findings import Finding, Notice, NoticeKind, ScanResult, Severity
+from reviewer.findings import Finding, Notice, NoticeKind, ScanResult, Severity, Span
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
@@ -124,24 +124,29 @@ def _artifact_location(path: str) -> om.ArtifactLocation:
 def _result(finding: Finding, rule_indexes: dict[str, int]) -> om.Result:
     if finding.rule_id not in rule_indexes:
         raise ValueError(f"finding for {finding.rule_id} at {finding.path} but the rule was not passed to SARIF")
-    span = finding.span
-    region = om.Region(
-        start_line=span.line, start_column=span.column, end_line=span.end_line, end_column=span.end_column
-    )
     return om.Result(
         rule_id=finding.rule_id,
         rule_index=rule_indexes[finding.rule_id],
         level=finding.severity.value,
         message=om.Message(text=finding.message),
-        locations=[
-            om.Location(
-                physical_location=om.PhysicalLocation(
-                    artifact_location=_artifact_location(finding.path), region=region
-                )
-            )
-        ],
+        locations=[_location(finding.path, finding.span)],
+        related_locations=[
+            _location(related.path, related.span, message=related.message, location_id=number)
+            for number, related in enumerate(finding.related, start=1)
+        ] or None,
         partial_fingerprints={LINE_HASH_KEY: finding.line_hash} if finding.line_hash else None,
         fingerprints={FINGERPRINT_KEY: finding.fingerprint},
+    )
+
+
+def _location(path: str, span: Span, *, message: str | None = None, location_id: int | None = None) -> om.Location:
+    region = om.Region(
+        start_line=span.line, start_column=span.column, end_line=span.end_line, end_column=span.end_column
+    )
+    return om.Location(
+        id=location_id,
+        physical_location=om.PhysicalLocation(artifact_location=_artifact_location(path), region=region),
+        message=om.Message(text=message) if message is not None else None,
     )
 
 

@@ -60,6 +60,9 @@ def _finding(finding: Finding, show_source: bool) -> Text:
     out.append("\n")
     if show_source and finding.snippet:
         out.append_text(_snippet(finding))
+    for related in finding.related:
+        out.append(f"  note: {related.path}:{related.span.line}:{related.span.column}: ", style="dim")
+        out.append(related.message + "\n")
     return out
 
 
