@@ -35,6 +35,7 @@ from reviewer.config import (
 from reviewer.discover import discover
 from reviewer.engine import UNUSED_SUPPRESSION_RULE, default_jobs, scan
 from reviewer.findings import ScanResult
+from reviewer.report.text import render_text
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 PROGRESS_MIN_FILES = 200
@@ -137,7 +138,9 @@ def scan_command(
     report_unused_ignores: Annotated[
         bool, typer.Option("--report-unused-ignores", help="Report suppression comments that silence nothing (RV001).")
     ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Text output: one line per finding (and per file not scanned), no summary.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Text output: one line per finding (and per file not scanned).")
+    ] = False,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="Never show a progress bar.")] = False,
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Do not read or write the cache (accepted; there is no cache yet).")
@@ -168,8 +171,6 @@ def scan_command(
     if sarif_output is not None:
         _write(sarif_output, _render(OutputFormat.sarif, result, rules, category))
     if output_format is OutputFormat.text and output is None:
-        from reviewer.report.text import render_text
-
         render_text(result, Console(highlight=False), quiet=quiet)
     else:
         rendered = _render(output_format, result, rules, category, quiet=quiet)
@@ -208,8 +209,6 @@ def _render(
         from reviewer.report.github import render_github
 
         return render_github(result)
-    from reviewer.report.text import render_text
-
     console = Console(record=True, file=open(os.devnull, "w"), color_system=None, width=10_000)  # noqa: SIM115
     render_text(result, console, quiet=quiet)
     return console.export_text()
