@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from reviewer.findings import Candidate, FileResult, Finding
 
 # Bases that make a class a Django model (names as the import table resolves them).
@@ -17,6 +19,11 @@ DJANGO_MODEL_ROOTS = frozenset({
     "django.contrib.auth.models.PermissionsMixin",
 })
 
+# A candidate's message may hold this placeholder; the join replaces it with what confirmed the candidate.
+VIA = "{via}"
+# How many project-function calls a query may be away from the loop that runs it.
+QUERY_CALL_DEPTH = 3
+
 
 class ProjectIndex:
     def __init__(self, results: list[FileResult]) -> None:
@@ -28,6 +35,18 @@ class ProjectIndex:
         for qualified in self.class_bases:
             self._by_short_name.setdefault(qualified.rsplit(".", 1)[-1], []).append(qualified)
         self.django_models = self._close_over_bases(DJANGO_MODEL_ROOTS)
+        # Project functions that run a query themselves -> the query as written (the first one seen), and which
+        # project functions each function calls.
+        self.query_functions: dict[str, str] = {}
+        self.calls: dict[str, set[str]] = {}
+        for result in results:
+            for function, query in result.facts.get("query-function", ()):
+                self.query_functions.setdefault(function, query)
+            for caller, callee in result.facts.get("calls", ()):
+                self.calls.setdefault(caller, set()).add(callee)
+        self._functions_by_short_name: dict[str, list[str]] = {}
+        for function in {*self.query_functions, *self.calls}:
+            self._functions_by_short_name.setdefault(function.rsplit(".", 1)[-1], []).append(function)
 
     def canonical_class(self, name: str) -> str | None:
         """The defining name of a class, also when it is imported through a package that re-exports it
@@ -54,12 +73,62 @@ class ProjectIndex:
                         break
         return members
 
+    def canonical_function(self, name: str) -> str | None:
+        """The defining name of a project function, also when imported through a package that re-exports it."""
+        if name in self.query_functions or name in self.calls:
+            return name
+        module, _, short = name.rpartition(".")
+        matches = [f for f in self._functions_by_short_name.get(short, ()) if f.startswith(f"{module}.")]
+        return matches[0] if len(matches) == 1 else None
+
+    def query_chain(self, function: str, depth: int = QUERY_CALL_DEPTH) -> list[str] | None:
+        """The shortest chain of project functions from ``function`` to one that runs a query itself, following at
+        most ``depth`` calls (``[function]`` when it runs one directly), or None."""
+        start = self.canonical_function(function)
+        if start is None:
+            return None
+        paths = {start: [start]}
+        frontier = [start]
+        for _ in range(depth + 1):
+            next_frontier = []
+            for current in frontier:
+                if current in self.query_functions:
+                    return paths[current]
+                for callee in sorted(self.calls.get(current, ())):
+                    canonical = self.canonical_function(callee)
+                    if canonical is not None and canonical not in paths:
+                        paths[canonical] = [*paths[current], canonical]
+                        next_frontier.append(canonical)
+            frontier = next_frontier
+        return None
+
     def holds(self, requirement: tuple[str, str]) -> bool:
         kind, key = requirement
         if kind == "django-model":
             canonical = self.canonical_class(key)
             return key in DJANGO_MODEL_ROOTS or (canonical is not None and canonical in self.django_models)
+        if kind == "query-function":
+            return self.query_chain(key) is not None
         raise ValueError(f"unknown project fact {kind!r}")
 
+    def explain(self, requirement: tuple[str, str]) -> str:
+        """What a confirmed requirement stands on, for a message's ``{via}`` placeholder."""
+        kind, key = requirement
+        if kind == "query-function":
+            chain = self.query_chain(key) or [key]
+            through = "".join(f" via `{function}`" for function in chain[:-1])
+            return f"`{self.query_functions[chain[-1]]}` in `{chain[-1]}`{through}"
+        return key
+
     def resolve(self, candidates: list[Candidate]) -> list[Finding]:
-        return [candidate.finding for candidate in candidates if self.holds(candidate.requires)]
+        findings = []
+        for candidate in candidates:
+            if not self.holds(candidate.requires):
+                continue
+            finding = candidate.finding
+            if VIA in finding.message:
+                finding = dataclasses.replace(
+                    finding, message=finding.message.replace(VIA, self.explain(candidate.requires))
+                )
+            findings.append(finding)
+        return findings

@@ -1,0 +1,565 @@
+"""RV101 query-in-loop: a database round trip made once per iteration of a loop or comprehension.
+
+A query is recognized by the qualified name the shared resolver gives, never by source text:
+
+- the Django ORM: a query method on a chain rooted at a model's manager (``Order.objects.filter().first()``),
+  ``save()``/``delete()``/``refresh_from_db()`` on instances fetched from a manager, iterated from a queryset or
+  constructed (``Order(...)``, confirmed as a model by the join), and querysets built and evaluated in the loop;
+- SQLAlchemy sessions: names resolving to a ``Session()``/``sessionmaker()()``/``AsyncSession()``, parameters
+  annotated with those classes, and receivers conventionally named ``session``/``db_session``/``db.session``/``db``
+  (the ``session-names`` option), with ``Model.query....first()`` for Flask-SQLAlchemy;
+- DB-API, asyncpg and MongoDB clients through the ``query-calls`` patterns.
+
+A call to a project function that runs a query (directly or through up to three project functions) is a candidate
+that the join step confirms from the ``query-function`` and ``calls`` facts, completing the message with the chain.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import libcst as cst
+
+from reviewer.catalog import RuleSpec
+from reviewer.checks.async_blocking import (
+    ITEM_OF,
+    OrmValue,
+    bound_names,
+    is_class_name,
+    orm_value,
+    pattern_to_regex,
+    queryset_value,
+    shape,
+    split_at_manager,
+)
+from reviewer.checks.base import Check, FileContext
+
+# Manager/queryset methods that run one query each time they are called.
+DJANGO_QUERY_METHODS = frozenset({
+    "get", "first", "last", "count", "exists", "aggregate", "create", "get_or_create", "update_or_create",
+    "update", "delete", "earliest", "latest", "in_bulk", "contains",
+})
+DJANGO_WRITES = frozenset({"create", "get_or_create", "update_or_create", "update", "delete"})
+DJANGO_INSTANCE_QUERIES = frozenset({"save", "delete", "refresh_from_db"})
+# Builtins that evaluate a queryset passed to them.
+EVALUATING_BUILTINS = frozenset({"list", "tuple", "set", "len", "bool", "sorted", "sum", "min", "max", "any"})
+
+SQLALCHEMY_QUERY_TERMINALS = frozenset({"all", "first", "one", "one_or_none", "scalar", "count", "get"})
+SQLALCHEMY_SESSION_METHODS = frozenset({"execute", "scalars", "scalar"})
+# What a session resolves to when its type is known (created from these, or a parameter annotated with them).
+SESSION_TYPES = re.compile(pattern_to_regex(
+    "{sqlalchemy.orm.{Session,session.Session,scoped_session,sessionmaker()},"
+    "sqlalchemy.ext.asyncio.{AsyncSession,async_scoped_session,async_sessionmaker()},"
+    "sqlmodel.Session,sqlmodel.ext.asyncio.session.AsyncSession,flask_sqlalchemy.SQLAlchemy().session}"
+))
+# Awaited connections the shared resolver does not name (it leaves awaited values unnamed).
+AWAITED_CONNECTIONS = re.compile(pattern_to_regex("asyncpg.{connect,create_pool,pool.create_pool}()"))
+
+DEFAULT_MAX_LITERAL_ITEMS = 10
+
+DJANGO_READ_ADVICE = (
+    "fetch the rows once before the loop (`filter(pk__in=...)`, `in_bulk()`) or with `select_related()`/"
+    "`prefetch_related()` on the iterated queryset"
+)
+DJANGO_WRITE_ADVICE = "batch the writes with `bulk_create()`/`bulk_update()` or one `update()`/`delete()` on a filtered queryset"
+SQLALCHEMY_ADVICE = (
+    "load the rows once with `select(...).where(Model.id.in_(...))`, or `selectinload()` on the query that produced "
+    "the loop's rows"
+)
+PROJECT_ADVICE = "fetch what the loop needs in one query before it (an `IN` lookup over all the keys)"
+
+
+@dataclass(frozen=True)
+class QueryGroup:
+    matcher: re.Pattern[str]
+    advice: str
+
+
+@dataclass(frozen=True)
+class CompiledOptions:
+    groups: tuple[QueryGroup, ...]
+    session_names: frozenset[str]
+    max_literal_items: int
+
+    def advice_for(self, name: str) -> str | None:
+        for group in self.groups:
+            if group.matcher.fullmatch(name):
+                return group.advice
+        return None
+
+
+@functools.lru_cache(maxsize=16)
+def _compile(options_json: str) -> CompiledOptions:
+    options = json.loads(options_json)
+    groups = []
+    for number, entry in enumerate(options.get("query-calls") or [], start=1):
+        calls = entry.get("calls") if isinstance(entry, dict) else None
+        advice = entry.get("use") if isinstance(entry, dict) else None
+        if not (isinstance(calls, list) and calls and all(isinstance(c, str) for c in calls) and isinstance(advice, str)):
+            raise ValueError(f"query-calls entry {number} must be a table with `calls` (patterns) and `use` (a string)")
+        groups.append(QueryGroup(re.compile("|".join(f"(?:{pattern_to_regex(c)})" for c in calls)), advice))
+    names = options.get("session-names") or []
+    if not all(isinstance(name, str) for name in names):
+        raise ValueError("session-names must be a list of strings")
+    limit = options.get("max-literal-items", DEFAULT_MAX_LITERAL_ITEMS)
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
+        raise ValueError("max-literal-items must be a non-negative integer")
+    return CompiledOptions(tuple(groups), frozenset(names), limit)
+
+
+def compile_options(options: dict[str, Any]) -> CompiledOptions:
+    return _compile(json.dumps(options, sort_keys=True))
+
+
+def _prefetchable_relation(name: str | None) -> bool:
+    """``order.lines.all()`` / ``order.lines``: a related manager used as is, which ``prefetch_related()`` on the
+    loop's queryset may already have filled, so whether it queries is a question for RV102 (lazy relations). A
+    related manager narrowed by ``filter()``, ``order_by()``... always queries and stays with this rule."""
+    chain = split_at_manager(name) if name else None
+    if chain is None:
+        return False
+    steps = chain[1]
+    relations = [index for index, step in enumerate(steps) if "(" not in step and "[" not in step]
+    if not relations:
+        return False  # no attribute of an instance on the way: a manager's own queryset
+    return all(step == "all()" for step in steps[relations[-1] + 1 :])
+
+
+def _annotation_type(annotation: cst.BaseExpression) -> cst.BaseExpression:
+    """``Session`` for ``Annotated[Session, Depends(get_db)]``, ``Optional[Session]`` or ``Session | None``."""
+    if isinstance(annotation, cst.Subscript) and annotation.slice:
+        first = annotation.slice[0].slice
+        if isinstance(first, cst.Index):
+            return _annotation_type(first.value)
+    if isinstance(annotation, cst.BinaryOperation):
+        return _annotation_type(annotation.left)
+    return annotation
+
+
+class _LoopExits(cst.CSTVisitor):
+    """Finds a ``break`` or ``return`` that leaves the visited loop body (a ``break`` of a nested loop leaves that
+    loop only; nested functions do not run here)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found = False
+        self._nested_loops = 0
+
+    def visit_Break(self, node: cst.Break) -> None:
+        self.found = self.found or not self._nested_loops
+
+    def visit_Return(self, node: cst.Return) -> None:
+        self.found = True
+
+    def visit_For(self, node: cst.For) -> None:
+        self._nested_loops += 1
+
+    def leave_For(self, original_node: cst.For) -> None:
+        self._nested_loops -= 1
+
+    def visit_While(self, node: cst.While) -> None:
+        self._nested_loops += 1
+
+    def leave_While(self, original_node: cst.While) -> None:
+        self._nested_loops -= 1
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+
+def _leaves_early(loop: cst.For | cst.While) -> bool:
+    finder = _LoopExits()
+    loop.body.visit(finder)
+    return finder.found
+
+
+class _Names(cst.CSTVisitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: set[str] = set()
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.found.add(node.value)
+
+
+class _Calls(cst.CSTVisitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[cst.Call] = []
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self.found.append(node)
+
+
+class QueryInLoop(Check):
+    rule_id = "RV101"
+    # A file without functions or loops can neither run a query per iteration nor define a query function.
+    triggers = ("def", "for", "while")
+    requires_facts = ("class-bases",)
+
+    def __init__(self, ctx: FileContext, spec: RuleSpec, options: dict[str, Any]) -> None:
+        super().__init__(ctx, spec, options)
+        # Per function (None: module level): local names the shared resolver leaves unnamed -> what they hold
+        # (loop targets over querysets, awaited asyncpg connections, parameters annotated as sessions).
+        self._locals: dict[cst.CSTNode | None, dict[str, str]] = {}
+        # Per function: names bound to a queryset inside a loop -> that loop (evaluating them there runs a query
+        # per iteration; a queryset bound before the loop is evaluated once and cached).
+        self._querysets_built_in: dict[cst.CSTNode | None, dict[str, cst.CSTNode]] = {}
+        # Calls inside a reported call's own chain: one finding per chain.
+        self._inside_reported: set[cst.CSTNode] = set()
+        # Loops that end on a condition found inside them (`while` loops with a break/return or a query in their
+        # test, `for _ in range(n)` with a break/return): retry-until-unique, polling and paging loops, whose
+        # number of iterations is not the number of rows.
+        self._open_ended_loops: set[cst.For | cst.While] = set()
+        # The blocks being visited, innermost last: (the loop they run in, whether they end by leaving it).
+        self._blocks: list[tuple[cst.CSTNode | None, bool]] = []
+        # Per function (None: module level): names bound to a small literal collection or integer.
+        self._small_literals: dict[cst.CSTNode | None, set[str]] = {}
+        self._compiled_options: CompiledOptions | None = None
+
+    @classmethod
+    def validate_options(cls, options: dict[str, Any]) -> None:
+        compile_options(options)
+
+    def _compiled(self) -> CompiledOptions:
+        if self._compiled_options is None:
+            self._compiled_options = compile_options(self.options)
+        return self._compiled_options
+
+    # -- names ----------------------------------------------------------------------------------------------------
+
+    def _frame_key(self) -> cst.CSTNode | None:
+        frame = self.ctx.function_frame
+        return frame.node if frame is not None else None
+
+    def _name_of(self, node: cst.BaseExpression) -> str | None:
+        return self.ctx.qualified_name(node, self._root_name)
+
+    def _root_name(self, node: cst.Name) -> str | None:
+        found, _ = self.ctx.lookup(node.value)
+        if not found:
+            return node.value if is_class_name(node.value) else None
+        return self._locals.get(self._frame_key(), {}).get(node.value)
+
+    def _owning_function(self) -> str | None:
+        """The qualified name of the module-level function whose own body we are in (nested defs are not
+        attributed: they may never be called)."""
+        frame = self.ctx.function_frame
+        frames = self.ctx.frames
+        if frame is None or len(frames) < 2 or frames[1] is not frame or not isinstance(frame.node, cst.FunctionDef):
+            return None
+        return self.ctx.qualify(frame.node.name.value)
+
+    # -- bookkeeping ----------------------------------------------------------------------------------------------
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        typed: dict[str, str] = {}
+        params = [*node.params.posonly_params, *node.params.params, *node.params.kwonly_params]
+        for param in params:
+            if param.annotation is None:
+                continue
+            annotated = self.ctx.qualified_name(_annotation_type(param.annotation.annotation))
+            if annotated is not None and SESSION_TYPES.fullmatch(annotated):
+                typed[param.name.value] = f"{annotated}()"
+        if typed:
+            self._locals[node] = typed
+
+    def visit_While(self, node: cst.While) -> None:
+        test_calls = _Calls()
+        node.test.visit(test_calls)
+        if _leaves_early(node) or any(self._query(call, self._name_of(call.func)) for call in test_calls.found):
+            self._open_ended_loops.add(node)
+
+    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+        last = node.body[-1] if node.body else None
+        exits = isinstance(last, cst.SimpleStatementLine) and any(
+            isinstance(statement, (cst.Break, cst.Return, cst.Raise)) for statement in last.body
+        )
+        self._blocks.append((self.ctx.current_loop, exits))
+
+    def leave_IndentedBlock(self, original_node: cst.IndentedBlock) -> None:
+        self._blocks.pop()
+
+    def leave_Assign(self, original_node: cst.Assign) -> None:
+        value = original_node.value
+        built = self._querysets_built_in.setdefault(self._frame_key(), {})
+        literals = self._small_literals.setdefault(self._frame_key(), set())
+        for target in original_node.targets:
+            if isinstance(target.target, cst.Name):
+                literals.discard(target.target.value)
+                if self._small_literal(value):
+                    literals.add(target.target.value)
+                built.pop(target.target.value, None)
+                if self.ctx.current_loop is not None and queryset_value(self._name_of(value)):
+                    built[target.target.value] = self.ctx.current_loop
+        if not isinstance(value, cst.Await):
+            return
+        awaited = self.ctx.qualified_name(value.expression)
+        if awaited is None or not AWAITED_CONNECTIONS.fullmatch(awaited):
+            return
+        for target in original_node.targets:
+            if isinstance(target.target, cst.Name):
+                self._locals.setdefault(self._frame_key(), {})[target.target.value] = awaited
+
+    def leave_AugAssign(self, original_node: cst.AugAssign) -> None:
+        if isinstance(original_node.target, cst.Name):
+            self._small_literals.get(self._frame_key(), set()).discard(original_node.target.value)
+
+    def visit_For(self, node: cst.For) -> None:
+        # `for attempt in range(20): ... break`: a bounded retry, not a loop over rows.
+        if (
+            isinstance(node.iter, cst.Call)
+            and self.ctx.qualified_name(node.iter.func) == "builtins.range"
+            and all(isinstance(arg.value, cst.Integer) for arg in node.iter.args)
+            and _leaves_early(node)
+        ):
+            self._open_ended_loops.add(node)
+        self._check_evaluation(node.iter)
+        iterated = self._name_of(node.iter)
+        if isinstance(node.target, cst.Name) and queryset_value(iterated):
+            self._locals.setdefault(self._frame_key(), {})[node.target.value] = f"{iterated}{ITEM_OF}"
+
+    def leave_For(self, original_node: cst.For) -> None:
+        if isinstance(original_node.target, cst.Name):
+            self._locals.get(self._frame_key(), {}).pop(original_node.target.value, None)
+
+    def visit_CompFor(self, node: cst.CompFor) -> None:
+        self._check_evaluation(node.iter)
+
+    def visit_Subscript(self, node: cst.Subscript) -> None:
+        """``Order.objects.filter(...)[0]``: indexing a queryset with an integer runs a query."""
+        index = node.slice[0].slice if len(node.slice) == 1 else None
+        if isinstance(index, cst.Index) and isinstance(index.value, cst.Integer):
+            self._check_evaluation(node.value, f"`{shape(node.value)}[...]`")
+
+    # -- queries --------------------------------------------------------------------------------------------------
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if node in self._inside_reported:
+            return
+        name = self._name_of(node.func)
+        builtin = name.removeprefix("builtins.") if name is not None else None
+        if builtin != name:
+            if builtin in EVALUATING_BUILTINS and node.args and node.args[0].keyword is None:
+                self._check_evaluation(node.args[0].value, f"`{builtin}({shape(node.args[0].value)})`")
+            return
+        query = self._query(node, name)
+        owner = self._owning_function()
+        if query is not None:
+            written, advice, requires = query
+            if owner is not None and requires is None:
+                self.ctx.add_fact("query-function", (owner, written))
+            if self._in_repeating_loop():
+                self.report(node, f"`{written}` runs a query per iteration of the loop: {advice}", requires=requires)
+            self._skip_inner_calls(node)
+            return
+        if name is None or "." not in name or "()" in name or "[]" in name:
+            return  # not a plain module-level function of some module
+        if owner is not None:
+            self.ctx.add_fact("calls", (owner, name))
+        if self._in_repeating_loop():
+            self.report(
+                node,
+                f"`{shape(node.func)}()` runs a query per iteration of the loop ({{via}}): {PROJECT_ADVICE}",
+                requires=("query-function", name),
+            )
+
+    def _query(self, call: cst.Call, name: str | None) -> tuple[str, str, tuple[str, str] | None] | None:
+        """(the query as written, how to batch it, the project fact it depends on) for a call that runs a query."""
+        written = f"{shape(call.func)}()"
+        if name is None:
+            return (written, SQLALCHEMY_ADVICE, None) if self._sqlalchemy_query(call) else None
+        method = name.rsplit(".", 1)[-1]
+        if method in ("bulk_create", "bulk_update", "executemany", "insert_many"):
+            return None
+        advice = self._compiled().advice_for(name)
+        if advice is not None:
+            return written, advice, None
+        chain = split_at_manager(name)
+        if chain is not None and chain[1] and method.isidentifier():
+            if _prefetchable_relation(name.rpartition(".")[0]):
+                return None
+            state = orm_value(chain[1][:-1])
+            bare = method[1:] if method.startswith("a") and method[1:] in DJANGO_QUERY_METHODS else method
+            if state is OrmValue.QUERYSET and bare in DJANGO_QUERY_METHODS and not self._chunked(call):
+                return written, DJANGO_WRITE_ADVICE if bare in DJANGO_WRITES else DJANGO_READ_ADVICE, None
+            if state is OrmValue.INSTANCE and method.removeprefix("a") in DJANGO_INSTANCE_QUERIES:
+                return written, DJANGO_WRITE_ADVICE, None
+            return None
+        model = self._model_constructed(name)
+        if model is not None:
+            return written, DJANGO_WRITE_ADVICE, ("django-model", model)
+        if self._sqlalchemy_query(call):
+            return written, SQLALCHEMY_ADVICE, None
+        return None
+
+    @staticmethod
+    def _model_constructed(name: str) -> str | None:
+        """``shop.models.Order().save`` -> ``shop.models.Order``, to be confirmed as a model by the join."""
+        segments = name.split(".")
+        if len(segments) < 3 or segments[-1] not in DJANGO_INSTANCE_QUERIES or not segments[-2].endswith("()"):
+            return None
+        class_name = segments[-2].removesuffix("()")
+        return ".".join([*segments[:-2], class_name]) if is_class_name(class_name) else None
+
+    def _is_session(self, receiver: cst.BaseExpression, typed_only: bool) -> bool:
+        resolved = self.ctx.qualified_name(receiver, self._root_name)
+        if resolved is not None and resolved.endswith("()") and SESSION_TYPES.fullmatch(resolved[:-2]):
+            return True
+        if resolved is not None and SESSION_TYPES.fullmatch(resolved):  # flask_sqlalchemy's `db.session`
+            return True
+        if typed_only:
+            return False
+        # `session`, `self.session`, `db.session`, `current_app.appbuilder.session`: named like a session.
+        written = shape(receiver)
+        names = self._compiled().session_names
+        return written in names or any(written.endswith(f".{name}") for name in names)
+
+    def _sqlalchemy_query(self, call: cst.Call) -> bool:
+        func = call.func
+        if not isinstance(func, cst.Attribute):
+            return False
+        method = func.attr.value
+        if method in SQLALCHEMY_SESSION_METHODS and self._is_session(func.value, typed_only=False):
+            return True
+        if method == "exec":  # SQLModel's select runner: too common a name to take from an untyped receiver
+            return self._is_session(func.value, typed_only=True)
+        if method == "get":
+            # `session.get(Author, author_id)` reads as SQLAlchemy on any session; `session.get(url)` may be HTTP,
+            # so an untyped receiver needs the model-class first argument.
+            positional = [arg.value for arg in call.args if arg.keyword is None and not arg.star]
+            model_first = len(positional) >= 2 and isinstance(positional[0], cst.Name) and is_class_name(positional[0].value)
+            return self._is_session(func.value, typed_only=not model_first)
+        if method not in SQLALCHEMY_QUERY_TERMINALS:
+            return False
+        # Down the chain to `session.query(...)` or Flask-SQLAlchemy's `Model.query`.
+        node: cst.BaseExpression = func.value
+        while isinstance(node, (cst.Call, cst.Attribute)):
+            inner = node.func if isinstance(node, cst.Call) else node
+            if not isinstance(inner, cst.Attribute):
+                return False
+            if inner.attr.value == "query":
+                if isinstance(node, cst.Call):
+                    return self._is_session(inner.value, typed_only=False)
+                return isinstance(inner.value, cst.Name) and is_class_name(inner.value.value)
+            node = inner.value
+        return False
+
+    def _check_evaluation(self, value: cst.BaseExpression, written: str | None = None) -> None:
+        """A queryset built in the loop and evaluated there (iterated, ``list()``, ``len()``, indexed)."""
+        name = self._name_of(value)
+        if not self._in_repeating_loop() or not queryset_value(name) or _prefetchable_relation(name):
+            return
+        root = value
+        while isinstance(root, cst.Subscript):  # a slice of a queryset is a new queryset
+            root = root.value
+        if isinstance(root, cst.Name):
+            built_in = self._querysets_built_in.get(self._frame_key(), {}).get(root.value)
+            if built_in is None or built_in not in self.ctx.loops:
+                return  # a queryset built before the loop is evaluated once (and cached)
+        elif not isinstance(root, cst.Call) or self._chunked(root):
+            return
+        what = written or f"iterating `{shape(value)}`"
+        self.report(value, f"{what} runs a query per iteration of the loop: {DJANGO_READ_ADVICE}")
+
+    def _chunked(self, call: cst.Call) -> bool:
+        """``for chunk in chunks(ids, 1000): Order.objects.filter(pk__in=chunk)``: a lookup over the loop's items
+        with ``__in`` is the batched form, one query per chunk rather than per row."""
+        loop = self.ctx.current_loop
+        if isinstance(loop, cst.For):
+            targets = set(bound_names(loop.target))
+        else:
+            clause = getattr(loop, "for_in", None)
+            targets = set()
+            while clause is not None:
+                targets |= set(bound_names(clause.target))
+                clause = clause.inner_for_in
+        node: cst.BaseExpression = call
+        while isinstance(node, (cst.Call, cst.Attribute, cst.Subscript)):
+            if isinstance(node, cst.Call):
+                for arg in node.args:
+                    if arg.keyword is not None and arg.keyword.value.endswith("__in"):
+                        names = _Names()
+                        arg.value.visit(names)
+                        if names.found & targets:
+                            return True
+                node = node.func
+            else:
+                node = node.value
+        return False
+
+    # -- loops ----------------------------------------------------------------------------------------------------
+
+    def _in_repeating_loop(self) -> bool:
+        loop = self.ctx.current_loop
+        if loop is None:
+            return False
+        if any(exits and block_loop is loop for block_loop, exits in self._blocks):
+            return False  # the block ends with break/return/raise: what it runs, it runs once
+        if isinstance(loop, cst.For):
+            return loop not in self._open_ended_loops and not self._small_literal(loop.iter)
+        if isinstance(loop, cst.While):
+            return loop not in self._open_ended_loops
+        clause = getattr(loop, "for_in", None)
+        iterables = []
+        while clause is not None:
+            iterables.append(clause.iter)
+            clause = clause.inner_for_in
+        return not all(self._small_literal(iterable) for iterable in iterables)
+
+    def _small_literal(self, iterable: cst.BaseExpression) -> bool:
+        """A literal collection of at most ``max-literal-items`` items, ``range()`` over such a span, a small integer
+        literal, or a name bound to one of these (``for field in FIELDS``, ``for name, f in CHECKS.items()``)."""
+        limit = self._compiled().max_literal_items
+        if isinstance(iterable, (cst.Tuple, cst.List, cst.Set, cst.Dict)):
+            return len(iterable.elements) <= limit and not any(
+                isinstance(element, (cst.StarredElement, cst.StarredDictElement)) for element in iterable.elements
+            )
+        if isinstance(iterable, cst.Integer):
+            return int(iterable.value, 0) <= limit
+        if isinstance(iterable, cst.Name):
+            return self._names_small_literal(iterable.value)
+        if not isinstance(iterable, cst.Call):
+            return False
+        func = iterable.func
+        if isinstance(func, cst.Attribute) and func.attr.value in ("items", "keys", "values") and not iterable.args:
+            return isinstance(func.value, cst.Name) and self._names_small_literal(func.value.value)
+        if self.ctx.qualified_name(func) == "builtins.range" and 1 <= len(iterable.args) <= 2:
+            bounds = [self._small_integer(arg.value) for arg in iterable.args]
+            if all(bound is not None for bound in bounds):
+                return bounds[-1] - (bounds[0] if len(bounds) == 2 else 0) <= limit
+        return False
+
+    def _small_integer(self, node: cst.BaseExpression) -> int | None:
+        if isinstance(node, cst.Integer):
+            return int(node.value, 0)
+        if isinstance(node, cst.Name) and self._names_small_literal(node.value):
+            return 0  # bound to a small integer or collection: bounded by the limit either way
+        return None
+
+    def _names_small_literal(self, name: str) -> bool:
+        """Whether ``name`` is bound, in the current function or at module level, to a small literal."""
+        if name in self._small_literals.get(self._frame_key(), ()):
+            return True
+        found, _ = self.ctx.lookup(name)
+        frame = self.ctx.function_frame
+        local = frame is not None and name in frame.bindings
+        return found and not local and name in self._small_literals.get(None, ())
+
+    def _skip_inner_calls(self, call: cst.Call) -> None:
+        node: cst.BaseExpression = call.func
+        while True:
+            if isinstance(node, (cst.Attribute, cst.Subscript)):
+                node = node.value
+            elif isinstance(node, cst.Call):
+                self._inside_reported.add(node)
+                node = node.func
+            else:
+                return
