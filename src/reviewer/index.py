@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from reviewer.findings import Candidate, FileResult, Finding
+from reviewer.model_index import ModelIndex
 
 # Bases that make a class a Django model (names as the import table resolves them).
 DJANGO_MODEL_ROOTS = frozenset({
@@ -35,6 +36,10 @@ class ProjectIndex:
         for qualified in self.class_bases:
             self._by_short_name.setdefault(qualified.rsplit(".", 1)[-1], []).append(qualified)
         self.django_models = self._close_over_bases(DJANGO_MODEL_ROOTS)
+        self.models = ModelIndex(
+            [record for result in results for record in result.facts.get("model-relations", ())],
+            self.class_bases, self.django_models, self.canonical_class,
+        )
         # Project functions that run a query themselves -> the query as written (the first one seen), and which
         # project functions each function calls.
         self.query_functions: dict[str, str] = {}
@@ -109,6 +114,8 @@ class ProjectIndex:
             return key in DJANGO_MODEL_ROOTS or (canonical is not None and canonical in self.django_models)
         if kind == "query-function":
             return self.query_chain(key) is not None
+        if kind == "lazy-relation":
+            return self.models.lazy_relation(key)
         raise ValueError(f"unknown project fact {kind!r}")
 
     def explain(self, requirement: tuple[str, str]) -> str:

@@ -1,0 +1,368 @@
+"""RV102 lazy-relation-in-loop: inside a loop over the rows of a Django queryset, reading a relation that the
+queryset did not load with ``select_related`` / ``prefetch_related`` (one query per row, the "N+1" pattern).
+
+The check follows queryset chains rooted at a model's manager (``Order.objects.filter(...).select_related(...)``),
+directly in the loop or through a variable bound earlier in the same function, and records which relation paths
+the chain loads. Each attribute path read from a loop variable becomes a candidate; whether it is a relation, and
+whether the chain loaded it, is decided in the join step by :class:`reviewer.model_index.ModelIndex`, which knows
+every model's relations project-wide. Anything it does not know is not reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import libcst as cst
+
+from reviewer.catalog import RuleSpec
+from reviewer.checks.async_blocking import (
+    MANAGER_ATTRIBUTES,
+    bound_names,
+    is_class_name,
+)
+from reviewer.checks.base import Check, FileContext, Frame
+from reviewer.checks.model_facts import keyword_argument, string_value
+from reviewer.model_index import CACHED_MANAGER_METHODS, LazyAccess
+
+# Queryset methods that keep model instances as rows and do not change what is loaded with them.
+ROW_PRESERVING_METHODS = frozenset({
+    "all", "filter", "exclude", "order_by", "reverse", "distinct", "annotate", "alias", "only", "defer", "using",
+    "select_for_update", "extra", "none", "complex_filter", "iterator",
+})
+# Related-manager methods that read (writes such as `create()` are not lazy loading).
+MANAGER_READ_METHODS = CACHED_MANAGER_METHODS | frozenset({
+    "filter", "exclude", "order_by", "first", "last", "get", "latest", "earliest", "values", "values_list",
+    "annotate", "aggregate", "distinct", "iterator", "select_related", "prefetch_related", "only", "defer",
+})
+PREFETCH_CLASSES = frozenset({"django.db.models.Prefetch", "django.db.models.query.Prefetch"})
+
+
+@dataclass(frozen=True)
+class Rows:
+    """Model instances a queryset yields, and the relation paths it loads with them.
+
+    Rows of a related manager iterated in an outer loop (``for item in order.items.all()``) are described from the
+    outer queryset's model: ``via`` is the relation path to them (``("items",)``), and the loaded paths stay
+    relative to that model (``prefetch_related("items__product")`` loads ``item.product``)."""
+
+    model: str
+    select_related: frozenset[str] = frozenset()
+    prefetch_related: frozenset[str] = frozenset()
+    select_all: bool = False
+    via: tuple[str, ...] = ()
+    label: str = ""  # how messages name one row: "`Order` row", "row of `order.items.all()`"
+
+
+@dataclass
+class RowVariable:
+    name: str
+    rows: Rows
+    loop: cst.CSTNode  # the For or comprehension that binds it
+    live: bool = True  # False once the loop body rebinds the name
+    # (path, manager method) already reported or assigned in this loop: Django caches a related object on the
+    # instance after the first read or assignment, and one finding per relation and loop says all there is to fix.
+    reported: set[tuple[tuple[str, ...], str]] = field(default_factory=set)
+
+
+def _with_prefixes(path: str) -> set[str]:
+    """``a__b__c`` loads ``a``, ``a__b`` and ``a__b__c``."""
+    parts = path.split("__")
+    return {"__".join(parts[: end + 1]) for end in range(len(parts))}
+
+
+class LazyRelationInLoop(Check):
+    rule_id = "RV102"
+    triggers = ("objects", "_default_manager")
+    requires_facts = ("class-bases", "model-relations")
+
+    def __init__(self, ctx: FileContext, spec: RuleSpec, options: dict) -> None:
+        super().__init__(ctx, spec, options)
+        # Querysets bound to names, per frame (by the node that opens it; None for the module):
+        # `orders = Order.objects.select_related("customer")`.
+        self._querysets: dict[cst.CSTNode | None, dict[str, Rows]] = {}
+        # Prefetch objects bound to names, per frame: `lines = Prefetch("items", queryset=...)`.
+        self._prefetches: dict[cst.CSTNode | None, dict[str, cst.Call]] = {}
+        self._row_variables: list[RowVariable] = []
+        # Attribute nodes that are not reads of a relation: assigned to, deleted, or a method being called.
+        self._not_read: set[int] = set()
+
+    # -- querysets ------------------------------------------------------------------------------------------------
+
+    def _rows_of(self, node: cst.BaseExpression) -> Rows | None:
+        """The rows iterating ``node`` gives, or None when it is not a queryset chain this rule understands."""
+        if isinstance(node, cst.Subscript):
+            return self._rows_of(node.value)  # a slice of a queryset is a queryset
+        if isinstance(node, cst.Name):
+            return self._bound_queryset(node.value)
+        if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)):
+            return None
+        receiver, method = node.func.value, node.func.attr.value
+        if method == "all" and not node.args and isinstance(receiver, cst.Attribute):
+            related = self._path_from_row(receiver)
+            if related is not None:
+                return self._related_rows(*related)
+        rows = self._manager_rows(receiver) or self._rows_of(receiver)
+        if rows is None:
+            return None
+        if method in ROW_PRESERVING_METHODS:
+            return rows
+        if method == "select_related":
+            return self._with_select_related(rows, node)
+        if method == "prefetch_related":
+            return self._with_prefetch_related(rows, node)
+        return None  # values(), values_list(), custom manager methods, ...
+
+    def _manager_rows(self, node: cst.BaseExpression) -> Rows | None:
+        """``Order.objects``: a fresh queryset of the model."""
+        if not (isinstance(node, cst.Attribute) and node.attr.value in MANAGER_ATTRIBUTES):
+            return None
+        if not isinstance(node.value, (cst.Name, cst.Attribute)):
+            return None
+        model = self.ctx.qualified_name(node.value)
+        if model is None and isinstance(node.value, cst.Name) and is_class_name(node.value.value):
+            found, _ = self.ctx.lookup(node.value.value)
+            if not found:
+                model = self.ctx.qualify(node.value.value)  # a model defined further down this module
+        return Rows(model, label=f"`{model.rsplit('.', 1)[-1]}` row") if model is not None else None
+
+    @staticmethod
+    def _related_rows(variable: RowVariable, path: tuple[str, ...]) -> Rows:
+        """``order.items.all()`` iterated in the loop over ``order``: the rows of a related manager (the index
+        confirms that ``items`` is one). Only ``all()``: it is what the prefetch cache answers, so what the outer
+        queryset loaded under ``items__`` applies to these rows."""
+        written = ".".join((variable.name, *path))
+        return replace(variable.rows, via=variable.rows.via + path, label=f"row of `{written}.all()`")
+
+    def _with_select_related(self, rows: Rows, call: cst.Call) -> Rows | None:
+        if not call.args:
+            return replace(rows, select_all=True)
+        paths: set[str] = set()
+        for arg in call.args:
+            path = string_value(arg.value) if arg.keyword is None and not arg.star else None
+            if path is None:
+                return None  # computed paths: what is loaded is unknown
+            paths |= _with_prefixes(path)
+        return replace(rows, select_related=rows.select_related | paths)
+
+    def _with_prefetch_related(self, rows: Rows, call: cst.Call) -> Rows | None:
+        paths: set[str] = set()
+        for arg in call.args:
+            if arg.keyword is not None or arg.star:
+                return None
+            path = string_value(arg.value)
+            if path is not None:
+                paths |= _with_prefixes(path)
+                continue
+            prefetch = arg.value
+            if isinstance(prefetch, cst.Name):
+                frame = self._binding_frame(prefetch.value)
+                prefetch = None if frame is None else self._prefetches.get(frame.node, {}).get(prefetch.value)
+            if not self._is_prefetch(prefetch):
+                return None
+            positional = [a.value for a in prefetch.args if a.keyword is None and not a.star]
+            path = string_value(positional[0]) if positional else None
+            if path is None:
+                return None
+            loaded = _with_prefixes(path)
+            queryset = keyword_argument(prefetch, "queryset") or (positional[1] if len(positional) > 1 else None)
+            if queryset is not None:
+                # What the prefetch's own queryset loads is loaded under its lookup.
+                inner = self._rows_of(queryset)
+                if inner is None or inner.select_all or inner.via:
+                    return None
+                loaded |= {f"{path}__{inner_path}" for inner_path in inner.select_related | inner.prefetch_related}
+            if keyword_argument(prefetch, "to_attr") is not None:
+                # The objects land in another attribute (a list): the manager itself, and paths under it, still
+                # query.
+                loaded = {
+                    loaded_path for loaded_path in loaded
+                    if loaded_path != path and not loaded_path.startswith(f"{path}__")
+                }
+            paths |= loaded
+        return replace(rows, prefetch_related=rows.prefetch_related | paths)
+
+    def _is_prefetch(self, node: cst.BaseExpression | None) -> bool:
+        return isinstance(node, cst.Call) and self.ctx.qualified_name(node.func) in PREFETCH_CLASSES
+
+    def _binding_frame(self, name: str) -> Frame | None:
+        """The frame whose binding of ``name`` is visible here (as :meth:`FileContext.lookup` finds it)."""
+        frames = self.ctx.frames
+        for index in range(len(frames) - 1, -1, -1):
+            if frames[index].kind == "class" and index != len(frames) - 1:
+                continue
+            if name in frames[index].bindings:
+                return frames[index]
+        return None
+
+    def _bound_queryset(self, name: str) -> Rows | None:
+        frame = self._binding_frame(name)
+        return None if frame is None else self._querysets.get(frame.node, {}).get(name)
+
+    def _bind(self, target: cst.BaseExpression, value: cst.BaseExpression | None) -> None:
+        """Record (or forget) what a plain name is bound to in the current frame, and end row variables that the
+        loop body rebinds."""
+        if not isinstance(target, cst.Name):
+            for element in getattr(target, "elements", ()):
+                self._bind(element.value, None)
+            return
+        for variable in self._row_variables:
+            if variable.name == target.value:
+                variable.live = False
+        rows = self._rows_of(value) if value is not None else None  # before forgetting: `qs = qs.filter()`
+        self._forget(target.value)
+        frame = self.ctx.frames[-1].node
+        if rows is not None:
+            self._querysets.setdefault(frame, {})[target.value] = rows
+        elif self._is_prefetch(value):
+            self._prefetches.setdefault(frame, {})[target.value] = value
+
+    def _forget(self, name: str) -> None:
+        frame = self.ctx.frames[-1].node
+        self._querysets.get(frame, {}).pop(name, None)
+        self._prefetches.get(frame, {}).pop(name, None)
+
+    def _not_read_target(self, target: cst.BaseExpression) -> None:
+        if isinstance(target, cst.Attribute):
+            self._not_read.add(id(target))
+
+    def _cache_assigned(self, target: cst.BaseExpression) -> None:
+        """Assigning a relation of a row fills Django's cache for it: later reads in the loop do not query. Called
+        when leaving the assignment, because its value (`row.customer = row.customer or x`) is read first."""
+        found = self._path_from_row(target) if isinstance(target, cst.Attribute) else None
+        if found is not None:
+            variable, path = found
+            variable.reported.add((path, ""))
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        for target in node.targets:
+            self._not_read_target(target.target)
+
+    def leave_Assign(self, node: cst.Assign) -> None:
+        for target in node.targets:
+            self._cache_assigned(target.target)
+            self._bind(target.target, node.value)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self._not_read_target(node.target)
+
+    def leave_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self._cache_assigned(node.target)
+        self._bind(node.target, node.value)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._not_read_target(node.target)
+
+    def leave_AugAssign(self, node: cst.AugAssign) -> None:
+        self._bind(node.target, None)
+
+    def leave_NamedExpr(self, node: cst.NamedExpr) -> None:
+        self._bind(node.target, node.value)
+
+    def visit_Del(self, node: cst.Del) -> None:
+        targets = node.target.elements if isinstance(node.target, cst.Tuple) else ()
+        for target in [element.value for element in targets] or [node.target]:
+            if isinstance(target, cst.Attribute):
+                self._not_read.add(id(target))
+
+    # -- loops ------------------------------------------------------------------------------------------------------
+
+    def _bind_rows(self, target: cst.BaseExpression, iterable: cst.BaseExpression, loop: cst.CSTNode) -> None:
+        """``for order in <queryset>`` or ``for index, order in enumerate(<queryset>)``."""
+        if isinstance(target, cst.Tuple) and len(target.elements) == 2 and isinstance(iterable, cst.Call) \
+                and self.ctx.qualified_name(iterable.func) == "builtins.enumerate" and iterable.args \
+                and iterable.args[0].keyword is None and not iterable.args[0].star:
+            target, iterable = target.elements[1].value, iterable.args[0].value
+        if isinstance(target, cst.Name):
+            rows = self._rows_of(iterable)
+            if rows is not None:
+                self._row_variables.append(RowVariable(target.value, rows, loop))
+
+    def visit_For(self, node: cst.For) -> None:
+        if node.asynchronous is None:
+            self._bind_rows(node.target, node.iter, node)
+        # The loop target rebinds its names in this frame (comprehension targets have their own frame).
+        for name in bound_names(node.target):
+            self._forget(name)
+
+    def leave_For(self, node: cst.For) -> None:
+        self._end_loop(node)
+
+    def _enter_comprehension(self, node: cst.CSTNode) -> None:
+        clause = node.for_in
+        while clause is not None:
+            if clause.asynchronous is None:
+                self._bind_rows(clause.target, clause.iter, node)
+            clause = clause.inner_for_in
+
+    def _end_loop(self, node: cst.CSTNode) -> None:
+        while self._row_variables and self._row_variables[-1].loop is node:
+            self._row_variables.pop()
+
+    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _enter_comprehension
+    leave_ListComp = leave_SetComp = leave_DictComp = leave_GeneratorExp = _end_loop
+
+    def _row_variable(self, name: str) -> RowVariable | None:
+        """The live row variable ``name`` refers to here: its loop must run the current node on every iteration,
+        within the current function (a nested ``def`` or ``lambda`` runs whenever it is called)."""
+        loops = self.ctx.loops
+        boundary = max((i for i, loop in enumerate(loops) if loop is None), default=-1)
+        running = {id(loop) for loop in loops[boundary + 1 :]}
+        for variable in reversed(self._row_variables):
+            if variable.name == name:
+                return variable if variable.live and id(variable.loop) in running else None
+        return None
+
+    # -- accesses ---------------------------------------------------------------------------------------------------
+
+    def _path_from_row(self, node: cst.Attribute) -> tuple[RowVariable, tuple[str, ...]] | None:
+        """``order.customer.address`` -> (the row variable ``order``, ("customer", "address"))."""
+        path: list[str] = []
+        current: cst.BaseExpression = node
+        while isinstance(current, cst.Attribute):
+            path.append(current.attr.value)
+            current = current.value
+        if not isinstance(current, cst.Name):
+            return None
+        variable = self._row_variable(current.value)
+        return (variable, tuple(reversed(path))) if variable is not None else None
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if id(node) in self._not_read:
+            return
+        found = self._path_from_row(node)
+        if found is not None:
+            self._report(node, *found, "")
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if isinstance(func, cst.Attribute):
+            self._not_read.add(id(func))
+        if not (isinstance(func, cst.Attribute) and func.attr.value in MANAGER_READ_METHODS
+                and isinstance(func.value, cst.Attribute)):
+            return
+        found = self._path_from_row(func.value)
+        if found is not None:
+            self._report(node, *found, func.attr.value)
+
+    def _report(self, node: cst.CSTNode, variable: RowVariable, path: tuple[str, ...], call: str) -> None:
+        if (path, call) in variable.reported:
+            return
+        variable.reported.add((path, call))
+        rows = variable.rows
+        written = ".".join((variable.name, *path)) + (f".{call}()" if call else "")
+        loaded_as = "__".join((*rows.via, *path))
+        if call and call not in CACHED_MANAGER_METHODS:
+            fix = (
+                f"`{call}()` builds a new query even on prefetched rows: prefetch the rows it needs once with "
+                f"`.prefetch_related(Prefetch(\"{loaded_as}\", queryset=..., to_attr=...))` and read that list"
+            )
+        elif call or rows.via:  # select_related cannot follow a related manager
+            fix = f"add `.prefetch_related(\"{loaded_as}\")` to the queryset"
+        else:
+            fix = f"add `.select_related(\"{loaded_as}\")` to the queryset"
+        access = LazyAccess(
+            rows.model, (*rows.via, *path), call, rows.select_related, rows.prefetch_related, rows.select_all,
+            len(rows.via),
+        )
+        self.report(node, f"`{written}` runs a query for each {rows.label}: {fix}",
+                    requires=("lazy-relation", access.key()))

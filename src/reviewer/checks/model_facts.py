@@ -1,0 +1,137 @@
+"""Fact collector for Django model relations: which fields of which classes are foreign keys, one-to-one or
+many-to-many fields, what they point to and under which name the target sees them back.
+
+Records (kind ``model-relations``), all plain strings so they cross process boundaries:
+
+- ``("relation", model, field, kind, target, related_name)``: ``kind`` is ``fk``, ``o2o``, ``m2m`` or ``gfk``;
+  ``target`` is a qualified class name, a string as written in the model (``"shop.Order"``, ``"Order"``,
+  ``"self"``), ``AUTH_USER_MODEL`` for the configured user model, or ``""`` when it cannot be read;
+  ``related_name`` is the argument as written or ``""``.
+- ``("abstract", model)``: a model whose ``Meta`` says ``abstract = True`` (it has no reverse accessors itself).
+- ``("app-label", model, label)``: a model whose ``Meta`` sets ``app_label``.
+- ``("auth-user-model", "accounts.User")``: ``AUTH_USER_MODEL = ...`` at module level of a settings module.
+
+Whether the class is a Django model at all is decided in the join step, from the ``class-bases`` facts.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from reviewer.checks.base import FactCollector, FileContext
+
+AUTH_USER_MODEL = "AUTH_USER_MODEL"
+_RELATED_MODULES = ("django.db.models.", "django.db.models.fields.related.")
+RELATION_FIELDS = {
+    f"{module}{name}": kind
+    for module in _RELATED_MODULES
+    for name, kind in (("ForeignKey", "fk"), ("OneToOneField", "o2o"), ("ManyToManyField", "m2m"))
+}
+RELATION_FIELDS["django.contrib.contenttypes.fields.GenericForeignKey"] = "gfk"
+# How a field names the user model without importing it.
+USER_MODEL_REFERENCES = frozenset({
+    "django.conf.settings.AUTH_USER_MODEL",
+    "django.contrib.auth.get_user_model()",
+})
+
+
+def string_value(node: cst.BaseExpression | None) -> str | None:
+    """The value of a plain (non-f, non-concatenated) string literal."""
+    if isinstance(node, cst.SimpleString):
+        value = node.evaluated_value
+        return value if isinstance(value, str) else None
+    return None
+
+
+def keyword_argument(call: cst.Call, name: str) -> cst.BaseExpression | None:
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == name:
+            return arg.value
+    return None
+
+
+class ModelRelations(FactCollector):
+    kind = "model-relations"
+    triggers = ("ForeignKey", "OneToOneField", "ManyToManyField", "GenericForeignKey", "AUTH_USER_MODEL", "app_label")
+
+    def __init__(self, ctx: FileContext) -> None:
+        super().__init__(ctx)
+        self._model: str | None = None  # the module-level class whose body is being visited
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        if self.ctx.at_module_level:
+            self._model = self.ctx.qualify(node.name.value)
+        elif self._model is not None and node.name.value == "Meta" and self._in_model_body():
+            self._record_meta(node)
+
+    def leave_ClassDef(self, node: cst.ClassDef) -> None:
+        if self.ctx.at_module_level:
+            self._model = None
+
+    def _in_model_body(self) -> bool:
+        """Directly in the body of the module-level class (frames: module, class)."""
+        return len(self.ctx.frames) == 2 and self.ctx.frames[1].kind == "class"
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if len(node.targets) != 1 or not isinstance(node.targets[0].target, cst.Name):
+            return
+        name = node.targets[0].target.value
+        if self.ctx.at_module_level:
+            if name == AUTH_USER_MODEL and self._in_settings_module():
+                label = string_value(node.value)
+                if label is not None and label.count(".") == 1:
+                    self.ctx.add_fact(self.kind, ("auth-user-model", label))
+        elif self._model is not None and self._in_model_body() and isinstance(node.value, cst.Call):
+            self._record_field(name, node.value)
+
+    def _in_settings_module(self) -> bool:
+        # settings.py, settings/production.py, test_settings.py, settings_ci.py, ...
+        return any("settings" in part for part in self.ctx.module.split("."))
+
+    def _record_field(self, name: str, call: cst.Call) -> None:
+        kind = RELATION_FIELDS.get(self.ctx.qualified_name(call.func) or "")
+        if kind is None:
+            return
+        target = ""
+        if kind != "gfk":
+            positional = [arg.value for arg in call.args if arg.keyword is None and arg.star == ""]
+            written = keyword_argument(call, "to") or (positional[0] if positional else None)
+            target = self._target(written) if written is not None else ""
+        related_name = string_value(keyword_argument(call, "related_name")) or ""
+        self.ctx.add_fact(self.kind, ("relation", self._model, name, kind, target, related_name))
+
+    def _target(self, node: cst.BaseExpression) -> str:
+        literal = string_value(node)
+        if literal is not None:
+            return literal
+        qualified = self.ctx.qualified_name(node)
+        if qualified in USER_MODEL_REFERENCES:
+            return AUTH_USER_MODEL
+        if qualified is not None:
+            return qualified
+        if isinstance(node, cst.Name):
+            found, _ = self.ctx.lookup(node.value)
+            if not found:
+                # A class defined further down the module: not bound yet when the field is read.
+                return self.ctx.qualify(node.value)
+        return ""
+
+    def _record_meta(self, node: cst.ClassDef) -> None:
+        if not isinstance(node.body, cst.IndentedBlock):
+            return
+        for line in node.body.body:
+            if not isinstance(line, cst.SimpleStatementLine):
+                continue
+            for statement in line.body:
+                if not (isinstance(statement, cst.Assign) and len(statement.targets) == 1):
+                    continue
+                target = statement.targets[0].target
+                if not isinstance(target, cst.Name):
+                    continue
+                if target.value == "abstract" and isinstance(statement.value, cst.Name) \
+                        and statement.value.value == "True":
+                    self.ctx.add_fact(self.kind, ("abstract", self._model))
+                elif target.value == "app_label":
+                    label = string_value(statement.value)
+                    if label:
+                        self.ctx.add_fact(self.kind, ("app-label", self._model, label))
