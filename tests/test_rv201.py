@@ -13,8 +13,15 @@ from pathlib import Path
 import pytest
 
 from reviewer.catalog import load_catalog
-from reviewer.checks.async_blocking import compile_options, pattern_to_regex
-from reviewer.config import ConfigError, Settings, rule_options, rule_severity, settings_from_table
+from reviewer.checks.async_blocking import compile_options
+from reviewer.checks.base import pattern_to_regex
+from reviewer.config import (
+    ConfigError,
+    Settings,
+    rule_options,
+    rule_severity,
+    settings_from_table,
+)
 from reviewer.discover import discover
 from reviewer.engine import ScanPlan, analyze_text, scan
 from reviewer.findings import NoticeKind

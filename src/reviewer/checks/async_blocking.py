@@ -17,7 +17,6 @@ call that is awaited is not a sync call: ``await Order.objects.get()`` is some a
 
 from __future__ import annotations
 
-import enum
 import functools
 import json
 import re
@@ -28,46 +27,22 @@ from typing import Any
 import libcst as cst
 
 from reviewer.catalog import RuleSpec
-from reviewer.checks.base import Check, FileContext, Frame, dotted_name
+from reviewer.checks.base import Check, FileContext, Frame, bound_names, dotted_name, pattern_to_regex, shape
+from reviewer.checks.django_orm import (
+    ASYNC_INSTANCE_GETTERS,
+    ASYNC_PAIR_GETTERS,
+    FIRST_OF,
+    ITEM_OF,
+    OrmValue,
+    is_class_name,
+    orm_value,
+    queryset_value,
+    split_at_manager,
+)
 
 DEFAULT_ADVICE = "its async counterpart, or `await asyncio.to_thread()`"
 
 # -- patterns -----------------------------------------------------------------------------------------------------
-
-
-def pattern_to_regex(pattern: str) -> str:
-    """The regular expression for one ``blocking-calls`` / ``offload-wrappers`` pattern.
-
-    ``*`` matches within one dotted segment, ``**`` across segments, ``{a,b}`` either alternative (alternatives may
-    nest and contain dots); everything else, including the ``()`` and ``[]`` markers, is literal.
-    """
-    parts: list[str] = []
-    depth = 0
-    index = 0
-    while index < len(pattern):
-        char = pattern[index]
-        if pattern.startswith("**", index):
-            parts.append(".*")
-            index += 2
-            continue
-        if char == "*":
-            parts.append("[^.]*")
-        elif char == "{":
-            depth += 1
-            parts.append("(?:")
-        elif char == "}":
-            if not depth:
-                raise ValueError(f"unmatched '}}' in pattern {pattern!r}")
-            depth -= 1
-            parts.append(")")
-        elif char == "," and depth:
-            parts.append("|")
-        else:
-            parts.append(re.escape(char))
-        index += 1
-    if depth:
-        raise ValueError(f"unmatched '{{' in pattern {pattern!r}")
-    return "".join(parts)
 
 
 def _alternation(patterns: Iterable[str]) -> re.Pattern[str] | None:
@@ -150,16 +125,8 @@ AWAITABLE_TAKERS = re.compile(pattern_to_regex(
     "{asyncio.{gather,create_task,ensure_future,wait_for,shield,run_coroutine_threadsafe},**.create_task}"
 ))
 
-# -- the Django ORM -----------------------------------------------------------------------------------------------
+# -- Django ORM methods with an async twin ---------------------------------------------------------------------
 
-MANAGER_ATTRIBUTES = frozenset({"objects", "_default_manager", "_base_manager"})
-MODEL_FACTORY_CALLS = frozenset({"get_user_model()", "get_model()"})  # get_user_model().objects, apps.get_model()
-# Methods that return a new queryset without touching the database.
-LAZY_QUERYSET_METHODS = frozenset({
-    "all", "filter", "exclude", "order_by", "reverse", "distinct", "values", "values_list", "dates", "datetimes",
-    "none", "union", "intersection", "difference", "select_related", "prefetch_related", "extra", "annotate",
-    "alias", "defer", "only", "using", "select_for_update", "raw", "complex_filter", "get_queryset",
-})
 # Manager and queryset methods that run a query and have an ``a``-prefixed twin (Django 4.1; the user manager's
 # acreate_user/acreate_superuser 5.2).
 QUERYSET_METHODS_WITH_TWIN = frozenset({
@@ -167,130 +134,15 @@ QUERYSET_METHODS_WITH_TWIN = frozenset({
     "iterator", "latest", "earliest", "first", "last", "aggregate", "exists", "contains", "update", "delete",
     "explain", "create_user", "create_superuser",
 })
-INSTANCE_GETTERS = frozenset({"get", "create", "first", "last", "earliest", "latest"})
-PAIR_GETTERS = frozenset({"get_or_create", "update_or_create"})  # return (instance, created)
-ASYNC_INSTANCE_GETTERS = frozenset(f"a{method}" for method in INSTANCE_GETTERS)
-ASYNC_PAIR_GETTERS = frozenset(f"a{method}" for method in PAIR_GETTERS)
-ITERATOR_METHODS = frozenset({"iterator", "aiterator"})
+
 # Model instance methods with an async twin (save/delete/refresh_from_db: Django 4.2; check_password: 5.0).
 INSTANCE_METHODS_WITH_TWIN = frozenset({"save", "delete", "refresh_from_db", "check_password"})
-# How a related manager (order.items) is entered: only names that no dict, list, set or str has, so that a plain
-# attribute of a model instance (a JSONField's dict, say) is not mistaken for one.
-RELATED_MANAGER_ENTRIES = frozenset({
-    "all", "filter", "exclude", "order_by", "select_related", "prefetch_related", "annotate", "only", "defer",
-    "distinct", "values_list",
-})
+
 # Builtins that evaluate a queryset passed to them (QuerySet.__iter__ fetches every row at once).
 CONSUMING_BUILTINS = frozenset({
     "list", "tuple", "set", "frozenset", "dict", "sorted", "reversed", "len", "bool", "sum", "min", "max", "any",
     "all", "iter", "enumerate", "zip", "map", "filter",
 })
-
-# Markers this rule adds to the names it records itself (the shared resolver only ever writes "[]").
-ITEM_OF = "[*]"  # an item of iterating the value: `async for order in Order.objects.all()`
-FIRST_OF = "[0]"  # the first element of the value: `order, created = await Order.objects.aget_or_create()`
-STEP = re.compile(r"(?P<attribute>\w+)(?P<called>\(\))?(?P<marks>(?:\[\]|\[0\]|\[\*\])*)")
-MARK = re.compile(r"\[[0*]?\]")
-
-
-class OrmValue(enum.Enum):
-    QUERYSET = "queryset"  # a manager or a lazy queryset
-    INSTANCE = "instance"
-    PAIR = "pair"  # (instance, created)
-    ITERATOR = "iterator"  # qs.iterator() / qs.aiterator()
-    RELATED = "related"  # an attribute of an instance that may be a related manager
-
-
-def is_class_name(segment: str) -> bool:
-    """``Order``, ``OrderItem``: CapWords, as a model class is named (not ``DB``, not ``order``)."""
-    bare = segment.lstrip("_")
-    return bare.isidentifier() and bare[0].isupper() and not bare.isupper()
-
-
-def split_at_manager(name: str) -> tuple[str, list[str]] | None:
-    """``shop.models.Order.objects.filter().first`` -> (``shop.models.Order``, [``filter()``, ``first``]), when
-    the part before the manager looks like a model class; else None."""
-    segments = name.split(".")
-    for index in range(1, len(segments)):
-        model = segments[index - 1]
-        if segments[index] in MANAGER_ATTRIBUTES and (is_class_name(model) or model in MODEL_FACTORY_CALLS):
-            return ".".join(segments[:index]), segments[index + 1 :]
-    return None
-
-
-def orm_value(steps: list[str]) -> OrmValue | None:
-    """What following ``steps`` from a model's manager gives, or None when it leaves what this rule understands."""
-    state = OrmValue.QUERYSET
-    for step in steps:
-        match = STEP.fullmatch(step)
-        if match is None:
-            return None
-        attribute = match["attribute"]
-        if not match["called"]:
-            # order.items: maybe a related manager, confirmed only by what is called on it next.
-            if state is OrmValue.INSTANCE and not match["marks"]:
-                state = OrmValue.RELATED
-                continue
-            return None
-        if state is OrmValue.QUERYSET:
-            if attribute in LAZY_QUERYSET_METHODS:
-                state = OrmValue.QUERYSET
-            elif attribute in INSTANCE_GETTERS or attribute in ASYNC_INSTANCE_GETTERS:
-                state = OrmValue.INSTANCE
-            elif attribute in PAIR_GETTERS or attribute in ASYNC_PAIR_GETTERS:
-                state = OrmValue.PAIR
-            elif attribute in ITERATOR_METHODS:
-                state = OrmValue.ITERATOR
-            else:
-                return None
-        elif state is OrmValue.RELATED and attribute in RELATED_MANAGER_ENTRIES:
-            state = OrmValue.QUERYSET
-        else:
-            return None
-        for mark in MARK.findall(match["marks"]):
-            if mark == "[]" and state is OrmValue.QUERYSET:
-                continue  # a slice of a queryset is a queryset
-            item_of_iterable = mark == ITEM_OF and state in (OrmValue.QUERYSET, OrmValue.ITERATOR)
-            first_of_pair = mark == FIRST_OF and state is OrmValue.PAIR
-            if not (item_of_iterable or first_of_pair):
-                return None
-            state = OrmValue.INSTANCE
-    return state
-
-
-def queryset_value(name: str | None) -> bool:
-    """Whether ``name`` is a queryset built from a model's manager (``Order.objects.filter()``), not the bare
-    manager (which cannot be iterated)."""
-    chain = split_at_manager(name) if name else None
-    return chain is not None and bool(chain[1]) and orm_value(chain[1]) is OrmValue.QUERYSET
-
-
-# -- how code reads -------------------------------------------------------------------------------------------------
-
-
-def shape(node: cst.BaseExpression) -> str:
-    """How an expression reads, with call arguments and subscripts elided: ``Order.objects.filter().first``."""
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        return f"{shape(node.value)}.{node.attr.value}"
-    if isinstance(node, cst.Call):
-        return f"{shape(node.func)}()"
-    if isinstance(node, cst.Subscript):
-        return f"{shape(node.value)}[...]"
-    return "(...)"
-
-
-def bound_names(target: cst.BaseExpression) -> list[str]:
-    """The plain names an assignment or loop target binds."""
-    if isinstance(target, cst.Name):
-        return [target.value]
-    if isinstance(target, (cst.Tuple, cst.List)):
-        return [name for element in target.elements for name in bound_names(element.value)]
-    if isinstance(target, cst.StarredElement):
-        return bound_names(target.value)
-    return []
-
 
 # -- the check ------------------------------------------------------------------------------------------------------
 

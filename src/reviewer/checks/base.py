@@ -19,6 +19,7 @@ from __future__ import annotations
 import builtins
 import dataclasses
 import functools
+import re
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -208,6 +209,62 @@ def dotted_name(node: cst.BaseExpression) -> str | None:
         base = dotted_name(node.value)
         return None if base is None else f"{base}.{node.attr.value}"
     return None
+
+
+# -- reading code -------------------------------------------------------------------------------------------------
+
+
+def pattern_to_regex(pattern: str) -> str:
+    """The regular expression for one ``blocking-calls`` / ``offload-wrappers`` pattern.
+
+    ``*`` matches within one dotted segment, ``**`` across segments, ``{a,b}`` either alternative (alternatives may
+    nest and contain dots); everything else, including the ``()`` and ``[]`` markers, is literal.
+    """
+    parts: list[str] = []
+    depth = 0
+    index = 0
+    while index < len(pattern):
+        char = pattern[index]
+        if pattern.startswith("**", index):
+            parts.append(".*")
+            index += 2
+            continue
+        if char == "*":
+            parts.append("[^.]*")
+        elif char == "{":
+            depth += 1
+            parts.append("(?:")
+        elif char == "}":
+            if not depth:
+                raise ValueError(f"unmatched '}}' in pattern {pattern!r}")
+            depth -= 1
+            parts.append(")")
+        elif char == "," and depth:
+            parts.append("|")
+        else:
+            parts.append(re.escape(char))
+        index += 1
+    if depth:
+        raise ValueError(f"unmatched '{{' in pattern {pattern!r}")
+    return "".join(parts)
+
+
+def shape(node: cst.BaseExpression) -> str:
+    """How an expression reads, with call arguments and subscripts elided: ``Order.objects.filter().first``."""
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        return f"{shape(node.value)}.{node.attr.value}"
+    if isinstance(node, cst.Call):
+        return f"{shape(node.func)}()"
+    if isinstance(node, cst.Subscript):
+        return f"{shape(node.value)}[...]"
+    return "(...)"
+
+
+def bound_names(target: cst.BaseExpression) -> list[str]:
+    """The plain names an assignment or loop target binds."""
+    return [name.value for name in _target_names(target)]
 
 
 def _target_names(target: cst.BaseExpression) -> list[cst.Name]:

@@ -15,12 +15,8 @@ from dataclasses import dataclass, field, replace
 import libcst as cst
 
 from reviewer.catalog import RuleSpec
-from reviewer.checks.async_blocking import (
-    MANAGER_ATTRIBUTES,
-    bound_names,
-    is_class_name,
-)
-from reviewer.checks.base import Check, FileContext, Frame
+from reviewer.checks.base import Check, FileContext, Frame, bound_names
+from reviewer.checks.django_orm import MANAGER_ATTRIBUTES, is_class_name
 from reviewer.checks.model_facts import keyword_argument, string_value
 from reviewer.model_index import CACHED_MANAGER_METHODS, LazyAccess
 

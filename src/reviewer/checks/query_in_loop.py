@@ -25,18 +25,15 @@ from typing import Any
 import libcst as cst
 
 from reviewer.catalog import RuleSpec
-from reviewer.checks.async_blocking import (
+from reviewer.checks.base import Check, FileContext, bound_names, pattern_to_regex, shape
+from reviewer.checks.django_orm import (
     ITEM_OF,
     OrmValue,
-    bound_names,
     is_class_name,
     orm_value,
-    pattern_to_regex,
     queryset_value,
-    shape,
     split_at_manager,
 )
-from reviewer.checks.base import Check, FileContext
 
 # Manager/queryset methods that run one query each time they are called.
 DJANGO_QUERY_METHODS = frozenset({
