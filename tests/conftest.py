@@ -140,3 +140,19 @@ def stand_ins(monkeypatch: pytest.MonkeyPatch) -> Callable[..., ScanPlan]:
     """Install the stand-in checks in the engine; returns :func:`build_plan`."""
     monkeypatch.setattr(reviewer.engine, "check_classes", lambda: {cls.rule_id: cls for cls in STAND_INS})
     return build_plan
+
+
+def rule_plan(rule_id: str, rule_table: dict[str, Any] | None = None) -> ScanPlan:
+    """A plan running one real rule from the catalog, configured as ``[tool.reviewer.rules.<rule_id>]`` would be
+    (through the configuration validator)."""
+    from reviewer.config import rule_options, rule_severity, settings_from_table
+
+    catalog = load_catalog()
+    spec = catalog[rule_id]
+    settings = settings_from_table({"rules": {rule_id: rule_table or {}}}, catalog, "pyproject.toml")
+    return ScanPlan(
+        specs={rule_id: spec},
+        options={rule_id: rule_options(spec, settings)},
+        severities={rule_id: rule_severity(spec, settings)},
+        all_rule_ids=frozenset(catalog),
+    )

@@ -13,15 +13,12 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import rule_plan
 
 from reviewer.catalog import load_catalog
 from reviewer.checks.query_in_loop import compile_options
 from reviewer.config import (
     ConfigError,
-    Settings,
-    rule_options,
-    rule_severity,
-    settings_from_table,
 )
 from reviewer.discover import discover
 from reviewer.engine import ScanPlan, analyze_text, scan
@@ -31,23 +28,11 @@ CATALOG = load_catalog()
 SPEC = CATALOG["RV101"]
 FIXTURES = Path(__file__).parent / "fixtures"
 MARKER = re.compile(r"#\s*reported\b")
-
-
-def make_plan(settings: Settings | None = None) -> ScanPlan:
-    settings = settings or Settings()
-    return ScanPlan(
-        specs={"RV101": SPEC},
-        options={"RV101": rule_options(SPEC, settings)},
-        severities={"RV101": rule_severity(SPEC, settings)},
-        all_rule_ids=frozenset(CATALOG),
-    )
-
-
-PLAN = make_plan()
+PLAN = rule_plan("RV101")
 
 
 def plan_with(rule_table: dict) -> ScanPlan:
-    return make_plan(settings_from_table({"rules": {"RV101": rule_table}}, CATALOG, "pyproject.toml"))
+    return rule_plan("RV101", rule_table)
 
 
 def reported(source: str, plan: ScanPlan = PLAN) -> list[tuple[int, str]]:

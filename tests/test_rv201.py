@@ -11,6 +11,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import rule_plan
 
 from reviewer.catalog import load_catalog
 from reviewer.checks.async_blocking import compile_options
@@ -19,8 +20,6 @@ from reviewer.config import (
     ConfigError,
     Settings,
     rule_options,
-    rule_severity,
-    settings_from_table,
 )
 from reviewer.discover import discover
 from reviewer.engine import ScanPlan, analyze_text, scan
@@ -31,24 +30,11 @@ CATALOG = load_catalog()
 SPEC = CATALOG["RV201"]
 FIXTURE = Path(__file__).parent / "fixtures" / "async_app"
 MARKER = re.compile(r"#\s*reported\b")
-
-
-def make_plan(settings: Settings | None = None) -> ScanPlan:
-    settings = settings or Settings()
-    return ScanPlan(
-        specs={"RV201": SPEC},
-        options={"RV201": rule_options(SPEC, settings)},
-        severities={"RV201": rule_severity(SPEC, settings)},
-        all_rule_ids=frozenset(CATALOG),
-    )
-
-
-PLAN = make_plan()
+PLAN = rule_plan("RV201")
 
 
 def plan_with(rule_table: dict) -> ScanPlan:
-    """A plan configured as ``[tool.reviewer.rules.RV201]`` would, through the config validator."""
-    return make_plan(settings_from_table({"rules": {"RV201": rule_table}}, CATALOG, "pyproject.toml"))
+    return rule_plan("RV201", rule_table)
 
 
 def analyze(source: str, plan: ScanPlan = PLAN):

@@ -27,7 +27,16 @@ from typing import Any
 import libcst as cst
 
 from reviewer.catalog import RuleSpec
-from reviewer.checks.base import Check, FileContext, Frame, bound_names, dotted_name, pattern_to_regex, shape
+from reviewer.checks.base import (
+    Check,
+    FileContext,
+    Frame,
+    bound_names,
+    chained_calls,
+    dotted_name,
+    pattern_to_regex,
+    shape,
+)
 from reviewer.checks.django_orm import (
     ASYNC_INSTANCE_GETTERS,
     ASYNC_PAIR_GETTERS,
@@ -106,17 +115,9 @@ def _compile(options_json: str) -> CompiledOptions:
     )
 
 
-# The options object of the current scan and its compilation: every file of a scan passes the same dict, so this
-# spares serializing it per file. Holding the dict keeps the identity test sound.
-_last_compiled: tuple[dict[str, Any], CompiledOptions] | None = None
-
-
 def compile_options(options: dict[str, Any]) -> CompiledOptions:
-    """The compiled form of the rule's options (check instances live for one file; this outlives them)."""
-    global _last_compiled
-    if _last_compiled is None or _last_compiled[0] is not options:
-        _last_compiled = (options, _compile(json.dumps(options, sort_keys=True)))
-    return _last_compiled[1]
+    """The rule's options, compiled (patterns into regular expressions) and cached by content."""
+    return _compile(json.dumps(options, sort_keys=True))
 
 
 # Calls that take awaitables: what is passed to them returns one, so it is an async API that shares a blocking
@@ -151,6 +152,7 @@ class BlockingCallInAsync(Check):
     rule_id = "RV201"
     triggers = ("async",)
     requires_facts = ("class-bases",)  # `Order(...).save()` counts only if the project says Order is a model
+    options_compiler = staticmethod(compile_options)
 
     def __init__(self, ctx: FileContext, spec: RuleSpec, options: dict[str, Any]) -> None:
         super().__init__(ctx, spec, options)
@@ -163,24 +165,13 @@ class BlockingCallInAsync(Check):
         # ORM values the shared resolver leaves unnamed, per async function: `order = await Order.objects.aget()`
         # (it does not name awaited values) and chains rooted at a model it cannot resolve.
         self._orm_locals: dict[cst.CSTNode | None, dict[str, str]] = {}
-        self._compiled_options: CompiledOptions | None = None
 
-    @classmethod
-    def validate_options(cls, options: dict[str, Any]) -> None:
-        compile_options(options)
-
-    def _compiled(self) -> CompiledOptions:
-        # A method, not a property: libcst lists a visitor's members with getattr, outside the failure guard, and a
-        # malformed user option must fail this check alone, as a check error.
-        if self._compiled_options is None:
-            self._compiled_options = compile_options(self.options)
-        return self._compiled_options
 
     # -- names ----------------------------------------------------------------------------------------------------
 
     def _name_of(self, node: cst.BaseExpression) -> str | None:
         """The shared resolver's qualified name, completed with what this rule knows about ORM values."""
-        if not self._compiled().django_orm:
+        if not self.compiled_options().django_orm:
             return self.ctx.qualified_name(node)
         return self.ctx.qualified_name(node, self._orm_root_name)
 
@@ -199,7 +190,7 @@ class BlockingCallInAsync(Check):
     def _async_frame(self) -> Frame | None:
         """The current frame if it is an async function's own (where this rule records ORM values)."""
         frame = self.ctx.function_frame
-        return frame if frame is not None and frame.is_async and self._compiled().django_orm else None
+        return frame if frame is not None and frame.is_async and self.compiled_options().django_orm else None
 
     def _record(self, target: cst.BaseExpression, value: cst.BaseExpression | None) -> None:
         """Update the ORM values of the names ``target`` binds to ``value`` (None: to something else)."""
@@ -304,10 +295,10 @@ class BlockingCallInAsync(Check):
 
     def _diagnose(self, call: cst.Call, name: str) -> tuple[str, tuple[str, str] | None] | None:
         """The message (and the project fact it depends on, if any) for a blocking call, else None."""
-        advice = self._compiled().advice_for(name)
+        advice = self.compiled_options().advice_for(name)
         if advice is not None:
             return self._blocking_message(call, name, advice), None
-        if not self._compiled().django_orm:
+        if not self.compiled_options().django_orm:
             return None
         message = self._orm_call_message(call, name)
         if message is not None:
@@ -397,18 +388,10 @@ class BlockingCallInAsync(Check):
         if AWAITABLE_TAKERS.fullmatch(written):
             self._awaited.update(arguments)
             return
-        wrappers = self._compiled().offload_wrappers
+        wrappers = self.compiled_options().offload_wrappers
         if wrappers is not None and wrappers.fullmatch(written):
             for argument in arguments:
                 self._offloaded[argument] = shape(call.func)
 
     def _skip_inner_calls(self, call: cst.Call) -> None:
-        node: cst.BaseExpression = call.func
-        while True:
-            if isinstance(node, (cst.Attribute, cst.Subscript)):
-                node = node.value
-            elif isinstance(node, cst.Call):
-                self._inside_reported.add(node)
-                node = node.func
-            else:
-                return
+        self._inside_reported.update(chained_calls(call))

@@ -262,6 +262,20 @@ def shape(node: cst.BaseExpression) -> str:
     return "(...)"
 
 
+def chained_calls(call: cst.Call) -> list[cst.Call]:
+    """The calls inside a call's own chain: ``smtplib.SMTP(host)`` in ``smtplib.SMTP(host).sendmail()``."""
+    found = []
+    node: cst.BaseExpression = call.func
+    while True:
+        if isinstance(node, (cst.Attribute, cst.Subscript)):
+            node = node.value
+        elif isinstance(node, cst.Call):
+            found.append(node)
+            node = node.func
+        else:
+            return found
+
+
 def bound_names(target: cst.BaseExpression) -> list[str]:
     """The plain names an assignment or loop target binds."""
     return [name.value for name in _target_names(target)]
@@ -669,11 +683,25 @@ class Check(GuardedVisitor):
         super().__init__(ctx)
         self.spec = spec
         self.options = options
+        self._compiled_options: Any = None
+
+    # Turns the options into what the check works with (compiled patterns...), raising ValueError that names a
+    # bad option; it should cache its result, since every file's check instance calls it.
+    options_compiler: ClassVar[Callable[[dict[str, Any]], Any] | None] = None
 
     @classmethod
     def validate_options(cls, options: dict[str, Any]) -> None:
         """Raise ValueError, naming the option, for a configured value the check cannot use. Called once per
         scan, before any file is read, so a bad option is a configuration error rather than a failure per file."""
+        if cls.options_compiler is not None:
+            cls.options_compiler(options)
+
+    def compiled_options(self) -> Any:
+        """The options as ``options_compiler`` made them, once per instance. A method, not a property: libcst
+        lists a visitor's members with getattr, outside the failure guard."""
+        if self._compiled_options is None:
+            self._compiled_options = type(self).options_compiler(self.options)
+        return self._compiled_options
 
     def report(
         self,

@@ -25,7 +25,14 @@ from typing import Any
 import libcst as cst
 
 from reviewer.catalog import RuleSpec
-from reviewer.checks.base import Check, FileContext, bound_names, pattern_to_regex, shape
+from reviewer.checks.base import (
+    Check,
+    FileContext,
+    bound_names,
+    chained_calls,
+    pattern_to_regex,
+    shape,
+)
 from reviewer.checks.django_orm import (
     ITEM_OF,
     OrmValue,
@@ -200,6 +207,7 @@ class QueryInLoop(Check):
     # A file without functions or loops can neither run a query per iteration nor define a query function.
     triggers = ("def", "for", "while")
     requires_facts = ("class-bases",)
+    options_compiler = staticmethod(compile_options)
 
     def __init__(self, ctx: FileContext, spec: RuleSpec, options: dict[str, Any]) -> None:
         super().__init__(ctx, spec, options)
@@ -219,16 +227,7 @@ class QueryInLoop(Check):
         self._blocks: list[tuple[cst.CSTNode | None, bool]] = []
         # Per function (None: module level): names bound to a small literal collection or integer.
         self._small_literals: dict[cst.CSTNode | None, set[str]] = {}
-        self._compiled_options: CompiledOptions | None = None
 
-    @classmethod
-    def validate_options(cls, options: dict[str, Any]) -> None:
-        compile_options(options)
-
-    def _compiled(self) -> CompiledOptions:
-        if self._compiled_options is None:
-            self._compiled_options = compile_options(self.options)
-        return self._compiled_options
 
     # -- names ----------------------------------------------------------------------------------------------------
 
@@ -376,7 +375,7 @@ class QueryInLoop(Check):
         method = name.rsplit(".", 1)[-1]
         if method in ("bulk_create", "bulk_update", "executemany", "insert_many"):
             return None
-        advice = self._compiled().advice_for(name)
+        advice = self.compiled_options().advice_for(name)
         if advice is not None:
             return written, advice, None
         chain = split_at_manager(name)
@@ -416,7 +415,7 @@ class QueryInLoop(Check):
             return False
         # `session`, `self.session`, `db.session`, `current_app.appbuilder.session`: named like a session.
         written = shape(receiver)
-        names = self._compiled().session_names
+        names = self.compiled_options().session_names
         return written in names or any(written.endswith(f".{name}") for name in names)
 
     def _sqlalchemy_query(self, call: cst.Call) -> bool:
@@ -514,7 +513,7 @@ class QueryInLoop(Check):
     def _small_literal(self, iterable: cst.BaseExpression) -> bool:
         """A literal collection of at most ``max-literal-items`` items, ``range()`` over such a span, a small integer
         literal, or a name bound to one of these (``for field in FIELDS``, ``for name, f in CHECKS.items()``)."""
-        limit = self._compiled().max_literal_items
+        limit = self.compiled_options().max_literal_items
         if isinstance(iterable, (cst.Tuple, cst.List, cst.Set, cst.Dict)):
             return len(iterable.elements) <= limit and not any(
                 isinstance(element, (cst.StarredElement, cst.StarredDictElement)) for element in iterable.elements
@@ -551,12 +550,4 @@ class QueryInLoop(Check):
         return found and not local and name in self._small_literals.get(None, ())
 
     def _skip_inner_calls(self, call: cst.Call) -> None:
-        node: cst.BaseExpression = call.func
-        while True:
-            if isinstance(node, (cst.Attribute, cst.Subscript)):
-                node = node.value
-            elif isinstance(node, cst.Call):
-                self._inside_reported.add(node)
-                node = node.func
-            else:
-                return
+        self._inside_reported.update(chained_calls(call))
