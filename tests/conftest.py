@@ -1,9 +1,8 @@
 """Shared helpers for the engine, source and suppression tests: stand-in checks and scan plans.
 
-The stand-in checks deliberately do not subclass :class:`~reviewer.checks.base.Check`: every ``Check`` subclass
-joins the real rule registry (``reviewer.checks.check_classes``), which other tests compare with the catalog. They
-implement the same interface on :class:`~reviewer.checks.base.GuardedVisitor` (so a failure is contained exactly
-as for a real check) and are handed to the engine by patching ``reviewer.engine.check_classes``.
+The stand-in checks are :class:`~reviewer.checks.base.Check` subclasses defined outside ``reviewer.checks``, so
+they stay out of the real rule registry (which other tests compare with the catalog); they are handed to the
+engine by patching ``reviewer.engine.check_classes``.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ import pytest
 
 import reviewer.engine
 from reviewer.catalog import RuleSpec, load_catalog
-from reviewer.checks.base import FileContext, GuardedVisitor, Report
+from reviewer.checks.base import Check
 from reviewer.engine import ScanPlan
 from reviewer.findings import Severity
 
@@ -50,31 +49,10 @@ def make_spec(
     )
 
 
-class StandInCheck(GuardedVisitor):
-    """The :class:`~reviewer.checks.base.Check` interface, outside the registry (see the module docstring)."""
+class StandInCheck(Check):
+    """A check with a name of its own, for plans built without the catalog."""
 
-    rule_id: ClassVar[str] = ""
     rule_name: ClassVar[str] = ""
-    requires_facts: ClassVar[tuple[str, ...]] = ()
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        cls.owner = cls.rule_id
-
-    def __init__(self, ctx: FileContext, spec: RuleSpec, options: dict[str, Any]) -> None:
-        super().__init__(ctx)
-        self.spec = spec
-        self.options = options
-
-    def report(
-        self,
-        node: cst.CSTNode,
-        message: str,
-        *,
-        requires: tuple[str, str] | None = None,
-        related: tuple[tuple[cst.CSTNode, str], ...] = (),
-    ) -> None:
-        self.ctx.reports.append(Report(self.rule_id, node, self.ctx.statement, message, requires, related))
 
 
 class FlagTarget(StandInCheck):
