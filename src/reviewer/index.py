@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 
 from reviewer.findings import Candidate, FileResult, Finding
 from reviewer.model_index import ModelIndex
@@ -26,15 +27,31 @@ VIA = "{via}"
 QUERY_CALL_DEPTH = 3
 
 
+class Definitions:
+    """Qualified names of project definitions, found also under the name a package re-exports them by
+    (``shop.models.Order`` defined in ``shop/models/order.py``)."""
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self._names = set(names)
+        self._by_short_name: dict[str, list[str]] = {}
+        for name in sorted(self._names):
+            self._by_short_name.setdefault(name.rsplit(".", 1)[-1], []).append(name)
+
+    def canonical(self, name: str) -> str | None:
+        if name in self._names:
+            return name
+        module, _, short = name.rpartition(".")
+        matches = [q for q in self._by_short_name.get(short, ()) if q.startswith(f"{module}.")]
+        return matches[0] if len(matches) == 1 else None
+
+
 class ProjectIndex:
     def __init__(self, results: list[FileResult]) -> None:
         self.class_bases: dict[str, tuple[str, ...]] = {}
         for result in results:
             for qualified, bases in result.facts.get("class-bases", ()):
                 self.class_bases[qualified] = tuple(bases)
-        self._by_short_name: dict[str, list[str]] = {}
-        for qualified in self.class_bases:
-            self._by_short_name.setdefault(qualified.rsplit(".", 1)[-1], []).append(qualified)
+        self._classes = Definitions(self.class_bases)
         self.django_models = self._close_over_bases(DJANGO_MODEL_ROOTS)
         self.models = ModelIndex(
             [record for result in results for record in result.facts.get("model-relations", ())],
@@ -49,18 +66,11 @@ class ProjectIndex:
                 self.query_functions.setdefault(function, query)
             for caller, callee in result.facts.get("calls", ()):
                 self.calls.setdefault(caller, set()).add(callee)
-        self._functions_by_short_name: dict[str, list[str]] = {}
-        for function in {*self.query_functions, *self.calls}:
-            self._functions_by_short_name.setdefault(function.rsplit(".", 1)[-1], []).append(function)
+        self._functions = Definitions({*self.query_functions, *self.calls})
 
     def canonical_class(self, name: str) -> str | None:
-        """The defining name of a class, also when it is imported through a package that re-exports it
-        (``shop.models.Order`` defined in ``shop/models/order.py``)."""
-        if name in self.class_bases:
-            return name
-        module, _, short = name.rpartition(".")
-        matches = [q for q in self._by_short_name.get(short, ()) if q.startswith(f"{module}.")]
-        return matches[0] if len(matches) == 1 else None
+        """The defining name of a project class, also when imported through a package that re-exports it."""
+        return self._classes.canonical(name)
 
     def _close_over_bases(self, roots: frozenset[str]) -> set[str]:
         members: set[str] = set()
@@ -80,11 +90,7 @@ class ProjectIndex:
 
     def canonical_function(self, name: str) -> str | None:
         """The defining name of a project function, also when imported through a package that re-exports it."""
-        if name in self.query_functions or name in self.calls:
-            return name
-        module, _, short = name.rpartition(".")
-        matches = [f for f in self._functions_by_short_name.get(short, ()) if f.startswith(f"{module}.")]
-        return matches[0] if len(matches) == 1 else None
+        return self._functions.canonical(name)
 
     def query_chain(self, function: str, depth: int = QUERY_CALL_DEPTH) -> list[str] | None:
         """The shortest chain of project functions from ``function`` to one that runs a query itself, following at

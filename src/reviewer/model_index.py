@@ -14,7 +14,7 @@ Relations declared on abstract or other base models in the project are inherited
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 DEFAULT_USER_MODEL = "django.contrib.auth.models.User"
@@ -129,22 +129,27 @@ class ModelIndex:
             return self._model_from_label(target, self.app_label(model))
         return None
 
-    def _inherited(self, model: str) -> list[tuple[str, str, str, str]]:
-        """The relation fields a model declares or inherits from model classes of the project."""
+    def _lineage(self, model: str, *, models_only: bool) -> Iterator[str]:
+        """``model`` and its project base classes, nearest first, each once (``models_only``: through model
+        classes only)."""
         seen: set[str] = set()
-        found: list[tuple[str, str, str, str]] = []
         pending = [model]
         while pending:
             current = pending.pop(0)
             if current in seen:
                 continue
             seen.add(current)
-            found += self._declared.get(current, [])
+            yield current
             for base in self._class_bases.get(current, ()):
                 canonical = self._canonical_class(base)
-                if canonical is not None:
+                if canonical is not None and (not models_only or canonical in self._django_models):
                     pending.append(canonical)
-        return found
+
+    def _inherited(self, model: str) -> list[tuple[str, str, str, str]]:
+        """The relation fields a model declares or inherits from model classes of the project."""
+        return [
+            field for current in self._lineage(model, models_only=False) for field in self._declared.get(current, [])
+        ]
 
     def _add_relation(
         self, model: str, field: str, kind: str, target: str, related_name: str, is_abstract: bool
@@ -171,20 +176,10 @@ class ModelIndex:
     def accessor(self, model: str, name: str) -> Accessor | None:
         """The relation ``name`` of ``model`` (declared, inherited, or reverse), or None for anything else."""
         # Reverse accessors are recorded on the model a relation names, which may be a parent of ``model``.
-        seen: set[str] = set()
-        pending = [model]
-        while pending:
-            current = pending.pop(0)
-            if current in seen:
-                continue
-            seen.add(current)
+        for current in self._lineage(model, models_only=True):
             found = self.accessors.get(current, {}).get(name)
             if found is not None:
                 return found
-            for base in self._class_bases.get(current, ()):
-                canonical = self._canonical_class(base)
-                if canonical is not None and canonical in self._django_models:
-                    pending.append(canonical)
         return None
 
     def lazy_relation(self, key: str) -> bool:
