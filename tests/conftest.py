@@ -7,6 +7,8 @@ engine by patching ``reviewer.engine.check_classes``.
 
 from __future__ import annotations
 
+import re
+import textwrap
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -16,8 +18,9 @@ import pytest
 import reviewer.engine
 from reviewer.catalog import RuleSpec, load_catalog
 from reviewer.checks.base import Check
-from reviewer.engine import ScanPlan
-from reviewer.findings import Severity
+from reviewer.engine import ScanPlan, analyze_text
+from reviewer.findings import FileResult, Severity
+from reviewer.index import ProjectIndex
 
 
 def make_spec(
@@ -134,3 +137,26 @@ def rule_plan(rule_id: str, rule_table: dict[str, Any] | None = None) -> ScanPla
         severities={rule_id: rule_severity(spec, settings)},
         all_rule_ids=frozenset(catalog),
     )
+
+
+# Sample code marks each line a rule must report with this comment.
+REPORTED = re.compile(r"#\s*reported\b")
+
+
+def marked_lines(source: str) -> list[int]:
+    """The lines of ``source`` (dedented) marked ``# reported``."""
+    return [number for number, line in enumerate(textwrap.dedent(source).splitlines(), 1) if REPORTED.search(line)]
+
+
+def analyze_source(source: str, plan: ScanPlan) -> FileResult:
+    """One module, ``app.py``, analyzed on its own; it must not produce notices."""
+    result = analyze_text(textwrap.dedent(source), "app.py", "app", False, plan)
+    assert not result.notices, result.notices
+    return result
+
+
+def reported(source: str, plan: ScanPlan) -> list[tuple[int, str]]:
+    """(line, message) of every finding, with candidates resolved against this one file's facts."""
+    result = analyze_source(source, plan)
+    findings = result.findings + ProjectIndex([result]).resolve(result.candidates)
+    return sorted((finding.span.line, finding.message) for finding in findings)

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from sarif_validation import validate
 
 FIXTURES = Path(__file__).parent / "fixtures"

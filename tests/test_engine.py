@@ -18,7 +18,6 @@ import pytest
 from conftest import Explodes, FlagCalls, FlagTarget, build_plan, make_spec
 
 import reviewer.engine
-
 from reviewer.discover import SourcePath, discover
 from reviewer.engine import analyze_file, analyze_text, scan
 from reviewer.findings import FileResult, NoticeKind, ScanResult, Span

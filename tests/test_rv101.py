@@ -8,26 +8,18 @@ modules); their reported lines end with ``# RV101``.
 
 from __future__ import annotations
 
-import re
-import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import rule_plan
+from conftest import marked_lines, rule_plan
+from conftest import reported as reported_with
 
-from reviewer.catalog import load_catalog
 from reviewer.checks.query_in_loop import compile_options
-from reviewer.config import (
-    ConfigError,
-)
+from reviewer.config import ConfigError
 from reviewer.discover import discover
-from reviewer.engine import ScanPlan, analyze_text, scan
-from reviewer.index import ProjectIndex
+from reviewer.engine import ScanPlan, scan
 
-CATALOG = load_catalog()
-SPEC = CATALOG["RV101"]
 FIXTURES = Path(__file__).parent / "fixtures"
-MARKER = re.compile(r"#\s*reported\b")
 PLAN = rule_plan("RV101")
 
 
@@ -36,14 +28,7 @@ def plan_with(rule_table: dict) -> ScanPlan:
 
 
 def reported(source: str, plan: ScanPlan = PLAN) -> list[tuple[int, str]]:
-    result = analyze_text(textwrap.dedent(source), "app.py", "app", False, plan)
-    assert not result.notices, result.notices
-    findings = result.findings + ProjectIndex([result]).resolve(result.candidates)
-    return sorted((finding.span.line, finding.message) for finding in findings)
-
-
-def marked_lines(source: str) -> list[int]:
-    return [number for number, line in enumerate(textwrap.dedent(source).splitlines(), 1) if MARKER.search(line)]
+    return reported_with(source, plan)
 
 
 def assert_marked(source: str, plan: ScanPlan = PLAN) -> None:

@@ -1,34 +1,24 @@
 """RV102 lazy-relation-in-loop.
 
 Cases are small modules (or the ``django_blog`` fixture project) whose reported lines end with ``# reported``; the
-real engine runs with only RV102 enabled, and candidates are confirmed by a :class:`ModelIndex` built from the
-same files' facts, as the join step does.
+real engine runs with only RV102 enabled, and candidates are confirmed by the join step's project index built from
+the same files' facts.
 """
 
 from __future__ import annotations
 
-import re
 import textwrap
 from pathlib import Path
 
-from reviewer.catalog import load_catalog
-from reviewer.config import Settings, rule_options, rule_severity
+from conftest import marked_lines, rule_plan
+
 from reviewer.discover import discover
-from reviewer.engine import ScanPlan, analyze_file, analyze_text
+from reviewer.engine import analyze_file, analyze_text
 from reviewer.findings import FileResult, Finding
 from reviewer.index import ProjectIndex
-from reviewer.model_index import ModelIndex
 
-CATALOG = load_catalog()
-SPEC = CATALOG["RV102"]
 FIXTURE = Path(__file__).parent / "fixtures" / "django_blog"
-MARKER = re.compile(r"#\s*reported\b")
-PLAN = ScanPlan(
-    specs={"RV102": SPEC},
-    options={"RV102": rule_options(SPEC, Settings())},
-    severities={"RV102": rule_severity(SPEC, Settings())},
-    all_rule_ids=frozenset(CATALOG),
-)
+PLAN = rule_plan("RV102")
 
 MODELS = """\
 from django.db import models
@@ -62,19 +52,12 @@ class Invoice(models.Model):
 
 
 def findings_of(results: list[FileResult]) -> list[Finding]:
-    """What the join step reports: candidates confirmed by the project index (for ``lazy-relation``, the model
-    index built from every file's facts)."""
-    project = ProjectIndex(results)
-    facts = [record for result in results for record in result.facts.get("model-relations", ())]
-    models = ModelIndex(facts, project.class_bases, project.django_models, project.canonical_class)
-    confirmed = []
+    """What the join step reports: candidates confirmed by the project index built from every file's facts."""
     for result in results:
         assert not result.notices, result.notices
-        for candidate in result.candidates:
-            kind, key = candidate.requires
-            if models.lazy_relation(key) if kind == "lazy-relation" else project.holds(candidate.requires):
-                confirmed.append(candidate.finding)
-    return [*(f for result in results for f in result.findings), *confirmed]
+    project = ProjectIndex(results)
+    return [*(f for result in results for f in result.findings),
+            *project.resolve([c for result in results for c in result.candidates])]
 
 
 def reported(views: str) -> list[tuple[int, str]]:
@@ -84,10 +67,6 @@ def reported(views: str) -> list[tuple[int, str]]:
         analyze_text(textwrap.dedent(views), "shop/views.py", "shop.views", False, PLAN),
     ]
     return sorted((f.span.line, f.message) for f in findings_of(results) if f.path == "shop/views.py")
-
-
-def marked_lines(source: str) -> list[int]:
-    return sorted({number for number, line in enumerate(source.splitlines(), 1) if MARKER.search(line)})
 
 
 def assert_marked(views: str) -> None:

@@ -11,7 +11,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import rule_plan
+from conftest import analyze_source, marked_lines, rule_plan
+from conftest import reported as reported_with
 
 from reviewer.catalog import load_catalog
 from reviewer.checks.async_blocking import compile_options
@@ -29,7 +30,6 @@ from reviewer.index import ProjectIndex
 CATALOG = load_catalog()
 SPEC = CATALOG["RV201"]
 FIXTURE = Path(__file__).parent / "fixtures" / "async_app"
-MARKER = re.compile(r"#\s*reported\b")
 PLAN = rule_plan("RV201")
 
 
@@ -38,20 +38,11 @@ def plan_with(rule_table: dict) -> ScanPlan:
 
 
 def analyze(source: str, plan: ScanPlan = PLAN):
-    result = analyze_text(textwrap.dedent(source), "app.py", "app", False, plan)
-    assert not result.notices, result.notices
-    return result
+    return analyze_source(source, plan)
 
 
 def reported(source: str, plan: ScanPlan = PLAN) -> list[tuple[int, str]]:
-    """(line, message) of every finding, with candidates resolved against this one file's facts."""
-    result = analyze(source, plan)
-    findings = result.findings + ProjectIndex([result]).resolve(result.candidates)
-    return sorted((finding.span.line, finding.message) for finding in findings)
-
-
-def marked_lines(source: str) -> list[int]:
-    return [number for number, line in enumerate(textwrap.dedent(source).splitlines(), 1) if MARKER.search(line)]
+    return reported_with(source, plan)
 
 
 def assert_marked(source: str, plan: ScanPlan = PLAN) -> None:

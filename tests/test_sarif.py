@@ -10,11 +10,11 @@ from urllib.parse import unquote
 
 import pytest
 import yaml
+from sarif_validation import URI_REFERENCE, validate
 
 from reviewer.catalog import RuleSpec, parse_rule
 from reviewer.findings import Finding, Notice, NoticeKind, ScanResult, Severity, Span
 from reviewer.report.sarif import render_sarif
-from sarif_validation import URI_REFERENCE, validate
 
 ROOT = "/home/dev/shop project"
 ODD_PATHS = ["app/my views.py", "src/ünïcode/#weird%name.py"]
