@@ -8,6 +8,7 @@ keep the candidates it confirms. Output order never depends on scheduling: every
 from __future__ import annotations
 
 import ast
+import functools
 import os
 import re
 import sys
@@ -99,6 +100,7 @@ def analyze_text(text: str, rel: str, module_name: str, is_package: bool, plan: 
     collectors = [cls for kind, cls in fact_collectors().items() if kind in needed_facts]
     active = [cls for cls in (*checks, *collectors) if not cls.triggers or any(t in text for t in cls.triggers)]
     suppressions = find_suppressions(text)
+    maker = _FindingMaker(text, rel, plan)
     ctx = FileContext(rel, module_name, is_package, text)
     if active:
         try:
@@ -133,7 +135,7 @@ def analyze_text(text: str, rel: str, module_name: str, is_package: bool, plan: 
         if ctx.reports:
             # Same nodes as the walk saw (no copy), so reports map to positions by identity.
             positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-            _collect(ctx.reports, positions, text, plan, suppressions, result)
+            _collect(ctx.reports, positions, maker, suppressions, result)
     else:
         # No check can fire here, so libcst is skipped; the far cheaper stdlib parser still reports broken files.
         syntax_error = _stdlib_syntax_error(text, rel)
@@ -141,7 +143,7 @@ def analyze_text(text: str, rel: str, module_name: str, is_package: bool, plan: 
             result.notices.append(syntax_error)
             return result
     if UNUSED_SUPPRESSION_RULE in rule_ids and suppressions:
-        result.findings += _unused_suppressions(suppressions, set(rule_ids), text, rel, plan)
+        result.findings += _unused_suppressions(suppressions, set(rule_ids), maker)
     return result
 
 
@@ -161,18 +163,23 @@ def _stdlib_syntax_error(text: str, rel: str) -> Notice | None:
 
 
 class _FindingMaker:
-    """Builds findings for one file: snippets and GitHub line hashes, the latter computed once per file."""
+    """Builds findings for one file: snippets and GitHub line hashes, each computed once per file and only for
+    a file that has a finding."""
 
     def __init__(self, text: str, rel: str, plan: ScanPlan) -> None:
-        self.lines = NEWLINE.split(text)
         self.text = text
         self.rel = rel
         self.plan = plan
-        self._hashes: dict[int, str] | None = None
+
+    @functools.cached_property
+    def lines(self) -> list[str]:
+        return NEWLINE.split(self.text)
+
+    @functools.cached_property
+    def _hashes(self) -> dict[int, str]:
+        return line_hashes(self.text)
 
     def make(self, rule_id: str, span: Span, message: str, related: tuple[Related, ...] = ()) -> Finding:
-        if self._hashes is None:
-            self._hashes = line_hashes(self.text)
         last = min(span.end_line, span.line + MAX_SNIPPET_LINES - 1)
         return Finding(
             path=self.rel,
@@ -195,12 +202,10 @@ def _span(where: Any) -> Span:
 def _collect(
     reports: list[Report],
     positions: Any,
-    text: str,
-    plan: ScanPlan,
+    maker: _FindingMaker,
     suppressions: dict[int, Suppression],
     result: FileResult,
 ) -> None:
-    maker = _FindingMaker(text, result.path, plan)
     seen: set[tuple[str, Span, str]] = set()
     for report in reports:
         where = positions.get(report.node)
@@ -230,9 +235,8 @@ def _collect(
 
 
 def _unused_suppressions(
-    suppressions: dict[int, Suppression], ran: set[str], text: str, rel: str, plan: ScanPlan
+    suppressions: dict[int, Suppression], ran: set[str], maker: _FindingMaker
 ) -> list[Finding]:
-    maker = _FindingMaker(text, rel, plan)
     findings = []
     for suppression in suppressions.values():
         line_text = maker.lines[suppression.line - 1]
@@ -243,7 +247,7 @@ def _unused_suppressions(
             continue
         if UNUSED_SUPPRESSION_RULE in suppression.codes:
             continue  # kept on purpose: a suppression that names RV001 silences its own report
-        unknown = sorted(code for code in suppression.codes if code not in plan.all_rule_ids)
+        unknown = sorted(code for code in suppression.codes if code not in maker.plan.all_rule_ids)
         unused = sorted(code for code in suppression.codes & ran if code not in suppression.used)
         if unknown:
             findings.append(maker.make(UNUSED_SUPPRESSION_RULE, span,
