@@ -48,7 +48,6 @@ def make_spec(
         examples_good="",
         enabled_by_default=enabled_by_default,
         options={k: RuleOption(k, "an option", v) for k, v in (options or {}).items()},
-        source_file=f"{rule_id}.yaml",
     )
 
 

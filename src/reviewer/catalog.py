@@ -59,7 +59,6 @@ class RuleSpec:
     enabled_by_default: bool = True
     tags: tuple[str, ...] = ()
     options: dict[str, RuleOption] = field(default_factory=dict)
-    source_file: str = ""
 
     @property
     def is_security(self) -> bool:
@@ -174,7 +173,6 @@ def parse_rule(path: Path) -> RuleSpec:
         enabled_by_default=bool(data.get("enabled-by-default", True)),
         tags=tuple(data.get("tags") or ()),
         options=options,
-        source_file=path.name,
     )
 
 

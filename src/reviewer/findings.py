@@ -16,10 +16,6 @@ class Severity(str, Enum):
     WARNING = "warning"
     NOTE = "note"
 
-    @property
-    def rank(self) -> int:
-        return {"error": 0, "warning": 1, "note": 2}[self.value]
-
 
 @dataclass(frozen=True, order=True)
 class Span:

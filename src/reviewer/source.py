@@ -13,7 +13,6 @@ import re
 import stat
 import tokenize
 import warnings
-from dataclasses import dataclass
 
 import libcst as cst
 
@@ -33,12 +32,6 @@ _CHAIN_TOKENS = frozenset({
     "+", "-", "*", "/", "//", "%", "@", "**", "<<", ">>", "&", "|", "^", "~", ".", "and", "or", "not", "if",
     "else", "lambda", "await",
 })
-
-
-@dataclass
-class SourceFile:
-    text: str
-    module: cst.Module
 
 
 class SourceError(Exception):
