@@ -402,3 +402,21 @@ def test_related_locations_get_positions(monkeypatch: pytest.MonkeyPatch) -> Non
     result = analyze_text("origin = make()\n\nuse(target)\n", "a.py", "a", False, build_plan((FlagTarget,)))
     (finding,) = result.findings
     assert [(r.path, r.span, r.message) for r in finding.related] == [("a.py", Span(1, 10, 1, 16), "set here")]
+
+
+class FlagsSecret(FlagTarget):
+    """Reports every string literal as a secret to keep out of the outputs."""
+
+    def visit_SimpleString(self, node: cst.SimpleString) -> None:
+        self.report(node, "a secret", redact=(node.value[1:-1],))
+
+
+def test_redacted_secrets_never_reach_the_snippet(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(reviewer.engine, "check_classes", lambda: {"RV901": FlagsSecret})
+    source = 'key = "ghp_0123456789abcdefghijklmnopqrstuvwxyz"\nshort = (\n    "hunter22"\n)\n'
+    result = analyze_text(source, "a.py", "a", False, build_plan((FlagTarget,)))
+    snippets = ["\n".join(finding.snippet) for finding in result.findings]
+    assert snippets == ['key = "ghp_…[redacted, 40 chars]"', '    "…[redacted, 8 chars]"']
+    assert all(
+        secret not in f.fingerprint + repr(f) for f in result.findings for secret in ("0123456789", "hunter22")
+    )

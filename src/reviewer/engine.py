@@ -37,6 +37,7 @@ from reviewer.findings import (
     ScanResult,
     Severity,
     Span,
+    redact_secrets,
 )
 from reviewer.fingerprint import line_hashes
 from reviewer.index import ProjectIndex
@@ -179,8 +180,18 @@ class _FindingMaker:
     def _hashes(self) -> dict[int, str]:
         return line_hashes(self.text)
 
-    def make(self, rule_id: str, span: Span, message: str, related: tuple[Related, ...] = ()) -> Finding:
-        last = min(span.end_line, span.line + MAX_SNIPPET_LINES - 1)
+    def make(
+        self,
+        rule_id: str,
+        span: Span,
+        message: str,
+        related: tuple[Related, ...] = (),
+        redact: tuple[str, ...] = (),
+    ) -> Finding:
+        snippet = self.lines[span.line - 1 : span.end_line]
+        if redact:  # on the whole span at once: a secret may cover several lines (a PEM block)
+            snippet = redact_secrets("\n".join(snippet), redact).split("\n")
+        snippet = snippet[:MAX_SNIPPET_LINES]
         return Finding(
             path=self.rel,
             span=span,
@@ -188,7 +199,7 @@ class _FindingMaker:
             rule_name=self.plan.specs[rule_id].name,
             severity=self.plan.severities[rule_id],
             message=message,
-            snippet=tuple(self.lines[span.line - 1 : last]),
+            snippet=tuple(snippet),
             line_hash=self._hashes.get(span.line, ""),
             related=related,
         )
@@ -227,7 +238,7 @@ def _collect(
         related = tuple(
             Related(result.path, _span(positions[node]), note) for node, note in report.related if node in positions
         )
-        finding = maker.make(report.rule_id, span, report.message, related)
+        finding = maker.make(report.rule_id, span, report.message, related, report.redact)
         if report.requires is None:
             result.findings.append(finding)
         else:

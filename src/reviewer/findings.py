@@ -61,6 +61,21 @@ class Finding:
         return digest[:32]
 
 
+def redacted(secret: str) -> str:
+    """How every output shows a secret: a prefix only long secrets can spare (token formats announce themselves
+    there: ``ghp_``, ``AKIA``), then the length. Never enough to use or guess the value."""
+    shown = secret[:4] if len(secret) >= 20 else secret[:2] if len(secret) >= 12 else ""
+    return f"{shown}…[redacted, {len(secret)} chars]"
+
+
+def redact_secrets(text: str, secrets: tuple[str, ...]) -> str:
+    # Longest first, so a secret that contains another is masked whole.
+    for secret in sorted(secrets, key=len, reverse=True):
+        if secret:
+            text = text.replace(secret, redacted(secret))
+    return text
+
+
 class NoticeKind(str, Enum):
     """Why a file (or part of its analysis) was skipped."""
 

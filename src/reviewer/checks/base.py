@@ -63,6 +63,7 @@ class Report:
     message: str
     requires: tuple[str, str] | None = None
     related: tuple[tuple[cst.CSTNode, str], ...] = ()
+    redact: tuple[str, ...] = ()  # secret values the finding's snippet must never show
 
 
 class FileContext:
@@ -710,7 +711,10 @@ class Check(GuardedVisitor):
         *,
         requires: tuple[str, str] | None = None,
         related: tuple[tuple[cst.CSTNode, str], ...] = (),
+        redact: tuple[str, ...] = (),
     ) -> None:
         """Report ``node``; with ``requires=(fact kind, key)`` only if the project's facts confirm it. ``related``
-        names other nodes of the file that explain the finding, each with a message."""
-        self.ctx.reports.append(Report(self.rule_id, node, self.ctx.statement, message, requires, related))
+        names other nodes of the file that explain the finding, each with a message. ``redact`` lists secret
+        values: every output shows them masked (see :func:`reviewer.findings.redacted`), never raw, and the
+        message must not contain them."""
+        self.ctx.reports.append(Report(self.rule_id, node, self.ctx.statement, message, requires, related, redact))
