@@ -67,6 +67,11 @@ class ProjectIndex:
             for caller, callee in result.facts.get("calls", ()):
                 self.calls.setdefault(caller, set()).add(callee)
         self._functions = Definitions({*self.query_functions, *self.calls})
+        # (setting, key) -> the states it is given anywhere in the project (see ProjectSettings).
+        self.settings: dict[tuple[str, str], set[str]] = {}
+        for result in results:
+            for name, key, state, _module in result.facts.get("settings", ()):
+                self.settings.setdefault((name, key), set()).add(state)
 
     def canonical_class(self, name: str) -> str | None:
         """The defining name of a project class, also when imported through a package that re-exports it."""
@@ -113,6 +118,19 @@ class ProjectIndex:
             frontier = next_frontier
         return None
 
+    def setting_states(self, reference: str) -> set[str]:
+        """What the project sets ``reference`` to: ``NAME``, ``NAME.KEY`` (a dict key) or ``NAME[item]`` (a list
+        element, state ``item``). Empty when no module sets it."""
+        if reference.endswith("]") and "[" in reference:
+            name, _, item = reference[:-1].partition("[")
+            return self.settings.get((name, item), set())
+        name, _, key = reference.partition(".")
+        return self.settings.get((name, key), set())
+
+    def setting_enabled(self, reference: str) -> bool:
+        """Some module sets ``reference`` to something other than None, False or an empty collection."""
+        return bool(self.setting_states(reference) - {"none", "false"})
+
     def holds(self, requirement: tuple[str, str]) -> bool:
         kind, key = requirement
         if kind == "django-model":
@@ -122,6 +140,10 @@ class ProjectIndex:
             return self.query_chain(key) is not None
         if kind == "lazy-relation":
             return self.models.lazy_relation(key)
+        if kind == "settings-unset":  # none of the "|"-separated settings is enabled anywhere in the project
+            return not any(self.setting_enabled(reference) for reference in key.split("|"))
+        if kind == "setting-true":
+            return "true" in self.setting_states(key)
         raise ValueError(f"unknown project fact {kind!r}")
 
     def explain(self, requirement: tuple[str, str]) -> str:
