@@ -327,3 +327,208 @@ def test_a_name_rebound_by_other_means_is_no_longer_the_queryset() -> None:
                 for order in orders:
                     print(order.customer)
     """)
+
+
+# -- querysets the module builds elsewhere ---------------------------------------------------------------------------
+
+
+def test_queryset_returned_by_a_function_or_method_of_the_module() -> None:
+    assert_marked("""\
+        from django.views.generic import ListView
+
+        from shop.models import Order
+
+
+        def open_orders():
+            return Order.objects.filter(open=True)
+
+
+        def loaded_orders():
+            return Order.objects.select_related("customer")
+
+
+        def report():
+            for order in open_orders():
+                print(order.customer)  # reported
+            for order in loaded_orders().filter(total__gt=3):
+                print(order.customer)
+
+
+        class OrderList(ListView):
+            queryset = Order.objects.filter(open=True)
+
+            def totals(self):
+                return [order.customer.name for order in self.get_queryset()]  # reported
+
+            def invoices(self):
+                return [order.invoice for order in self.queryset.all()]  # reported
+
+
+        class LoadedOrderList(ListView):
+            def get_queryset(self):
+                return super().get_queryset().select_related("customer")
+
+            def names(self):
+                return [order.customer.name for order in self.get_queryset()]
+    """)
+
+
+def test_the_queryset_line_is_a_related_location() -> None:
+    results = [
+        analyze_text(MODELS, "shop/models.py", "shop.models", False, PLAN),
+        analyze_text(textwrap.dedent("""\
+            from shop.models import Order
+
+            def report():
+                orders = Order.objects.filter(open=True)
+                return [order.customer for order in orders]
+        """), "shop/views.py", "shop.views", False, PLAN),
+    ]
+    (finding,) = findings_of(results)
+    assert [(r.span.line, r.message) for r in finding.related] == [(4, "the rows are loaded here")]
+
+
+# -- SQLAlchemy -------------------------------------------------------------------------------------------------------
+
+MAPPED = """\
+from sqlalchemy import ForeignKey
+from sqlalchemy.orm import DeclarativeBase, Mapped, backref, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    posts: Mapped[list["Post"]] = relationship(back_populates="user")
+    roles = relationship("Role", lazy="selectin")
+    audit = relationship("Audit", lazy="raise")
+    events = relationship("Event", lazy="dynamic")
+    groups = relationship("Group", backref=backref("users", lazy="joined"))
+
+
+class Post(Base):
+    __tablename__ = "posts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    user: Mapped[User] = relationship(back_populates="posts")
+    tags = relationship("Tag", backref="posts")
+
+
+class Role(Base):
+    __tablename__ = "roles"
+
+
+class Audit(Base):
+    __tablename__ = "audits"
+
+
+class Event(Base):
+    __tablename__ = "events"
+
+
+class Group(Base):
+    __tablename__ = "groups"
+
+
+class Tag(Base):
+    __tablename__ = "tags"
+"""
+
+
+def mapped_reported(code: str) -> list[int]:
+    results = [
+        analyze_text(MAPPED, "blog/models.py", "blog.models", False, PLAN),
+        analyze_text(textwrap.dedent(code), "blog/views.py", "blog.views", False, PLAN),
+    ]
+    return sorted({f.span.line for f in findings_of(results) if f.path == "blog/views.py"})
+
+
+def assert_mapped_marked(code: str) -> None:
+    assert mapped_reported(code) == marked_lines(code)
+
+
+def test_sqlalchemy_lazy_relationships_read_per_row() -> None:
+    assert_mapped_marked("""\
+        from sqlalchemy import select
+        from sqlalchemy.orm import Session
+
+        from blog.models import Post, User
+
+
+        def pages(session: Session):
+            for user in session.scalars(select(User).where(User.id > 3)):
+                print(user.posts)  # reported
+                print(user.roles, user.audit, user.id)
+                print(user.events.count())  # reported
+                print(user.groups)  # reported
+            for post in session.query(Post).all():
+                print(post.user.posts)  # reported
+                print(post.tags, post.user_id)  # reported
+            for user in session.execute(select(User)).scalars().all():
+                print(user.posts)  # reported
+    """)
+
+
+def test_sqlalchemy_loader_options_load_what_they_name() -> None:
+    assert_mapped_marked("""\
+        from sqlalchemy import select
+        from sqlalchemy.orm import Load, Session, defaultload, joinedload, noload, selectinload, subqueryload
+
+        from blog.models import Post, User
+
+
+        def pages(session: Session):
+            statement = select(Post).options(joinedload(Post.user).selectinload(User.posts))
+            for post in session.scalars(statement):
+                print(post.user.posts, post.tags)  # reported
+            for post in session.scalars(select(Post).options(defaultload(Post.user).subqueryload(User.groups))):
+                print(post.user.groups, post.user)  # reported
+            for user in session.scalars(select(User).options(Load(User).selectinload(User.posts))):
+                print(user.posts)
+            for user in session.query(User).options(selectinload("posts"), noload(User.groups)):
+                print(user.posts, user.groups)
+            for user in session.scalars(select(User).options(selectinload(User.events))):
+                print(user.events.all())  # reported
+    """)
+
+
+def test_sqlalchemy_shapes_that_are_not_entity_rows_or_not_known() -> None:
+    assert_mapped_marked("""\
+        from sqlalchemy import select
+        from sqlalchemy.orm import Session, selectinload
+
+        from blog.models import Post, User
+        from elsewhere import Unknown
+
+
+        def pages(session: Session, loader):
+            for row in session.execute(select(User)):
+                print(row.posts)
+            for user in session.scalars(select(User.id, User.posts)):
+                print(user.posts)
+            for user in session.scalars(select(User).options(loader)):
+                print(user.posts)
+            for user in session.scalars(select(User).options(selectinload("*"))):
+                print(user.posts)
+            for thing in session.scalars(select(Unknown)):
+                print(thing.posts)
+    """)
+
+
+SQLALCHEMY_FIXTURE = Path(__file__).parent / "fixtures" / "sqlalchemy_app"
+
+
+def test_sqlalchemy_fixture_reports_exactly_the_marked_lines() -> None:
+    sources, notices = discover([SQLALCHEMY_FIXTURE], SQLALCHEMY_FIXTURE, [], respect_gitignore=False)
+    assert not notices
+    found = {(f.path, f.span.line) for f in findings_of([analyze_file(source, PLAN) for source in sources])}
+    expected = {
+        (source.rel, number)
+        for source in sources
+        for number, line in enumerate((SQLALCHEMY_FIXTURE / source.rel).read_text().splitlines(), 1)
+        if line.rstrip().endswith("# RV102")
+    }
+    assert expected and found == expected

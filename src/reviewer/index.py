@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Iterable
 
 from reviewer.findings import Candidate, FileResult, Finding
-from reviewer.model_index import ModelIndex
+from reviewer.model_index import MappedIndex, ModelIndex
 
 # Bases that make a class a Django model (names as the import table resolves them).
 DJANGO_MODEL_ROOTS = frozenset({
@@ -37,6 +37,10 @@ class Definitions:
         for name in sorted(self._names):
             self._by_short_name.setdefault(name.rsplit(".", 1)[-1], []).append(name)
 
+    def named(self, short: str) -> list[str]:
+        """Every definition whose last name part is ``short``."""
+        return self._by_short_name.get(short, [])
+
     def canonical(self, name: str) -> str | None:
         if name in self._names:
             return name
@@ -56,6 +60,10 @@ class ProjectIndex:
         self.models = ModelIndex(
             [record for result in results for record in result.facts.get("model-relations", ())],
             self.class_bases, self.django_models, self.canonical_class,
+        )
+        self.mapped = MappedIndex(
+            [record for result in results for record in result.facts.get("sa-relations", ())],
+            self.class_bases, self.canonical_class, self._classes.named,
         )
         # Project functions that run a query themselves -> the query as written (the first one seen), and which
         # project functions each function calls.
@@ -140,6 +148,8 @@ class ProjectIndex:
             return self.query_chain(key) is not None
         if kind == "lazy-relation":
             return self.models.lazy_relation(key)
+        if kind == "sa-lazy-relation":
+            return self.mapped.lazy_relation(key)
         if kind == "settings-unset":  # none of the "|"-separated settings is enabled anywhere in the project
             return not any(self.setting_enabled(reference) for reference in key.split("|"))
         if kind == "setting-true":

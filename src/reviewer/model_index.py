@@ -221,3 +221,103 @@ class ModelIndex:
                     return False
                 return loaded_as not in access.prefetch_related or access.call not in CACHED_MANAGER_METHODS
         return False
+
+
+# Loader strategies that load a relationship with its parent rows, and those whose access never queries.
+SQLALCHEMY_EAGER = frozenset({"joined", "selectin", "subquery", "immediate"})
+SQLALCHEMY_LAZY = frozenset({"select", "dynamic"})  # "dynamic": every access builds and runs a new query
+
+
+@dataclass(frozen=True)
+class MappedAccess:
+    """What an SQLAlchemy RV102 candidate claims: rows of ``model`` loaded with the ``loaded`` paths
+    ("__"-joined relationship names, from the statement's loader options), and ``path`` read from a row."""
+
+    model: str
+    path: tuple[str, ...]
+    loaded: frozenset[str]
+
+    def key(self) -> str:
+        return json.dumps({"model": self.model, "path": list(self.path), "loaded": sorted(self.loaded)},
+                          sort_keys=True)
+
+    @classmethod
+    def from_key(cls, key: str) -> MappedAccess:
+        data = json.loads(key)
+        return cls(data["model"], tuple(data["path"]), frozenset(data["loaded"]))
+
+
+@dataclass(frozen=True)
+class Relationship:
+    lazy: str
+    target: str | None
+
+
+class MappedIndex:
+    """SQLAlchemy relationships of the project's mapped classes, from the ``sa-relations`` facts, with backrefs
+    added to their targets and relationships inherited through the project's class bases."""
+
+    def __init__(
+        self,
+        facts: Iterable[tuple],
+        class_bases: dict[str, tuple[str, ...]],
+        canonical_class: Callable[[str], str | None],
+        classes_named: Callable[[str], list[str]],
+    ) -> None:
+        self._class_bases = class_bases
+        self._canonical_class = canonical_class
+        self._classes_named = classes_named
+        self.relationships: dict[str, dict[str, Relationship]] = {}
+        for kind, owner, attribute, lazy, target in facts:
+            resolved_owner = owner if kind == "relationship" else self._resolve(target=owner)
+            if resolved_owner is None:
+                continue
+            other = self._resolve(target) if kind == "relationship" else target
+            self.relationships.setdefault(resolved_owner, {}).setdefault(attribute, Relationship(lazy, other))
+
+    def _resolve(self, target: str) -> str | None:
+        """A relationship's target as written: a qualified name, or a class name (maybe module-qualified) in a
+        string, resolved to the one project class of that name."""
+        if not target:
+            return None
+        canonical = self._canonical_class(target)
+        if canonical is not None:
+            return canonical
+        short = target.rsplit(".", 1)[-1]
+        found = [name for name in self._classes_named(short) if name.endswith(f".{target}") or "." not in target]
+        return found[0] if len(found) == 1 else None
+
+    def relationship(self, model: str, attribute: str) -> Relationship | None:
+        seen: set[str] = set()
+        pending = [model]
+        while pending:
+            current = pending.pop(0)
+            if current in seen:
+                continue
+            seen.add(current)
+            found = self.relationships.get(current, {}).get(attribute)
+            if found is not None:
+                return found
+            pending.extend(
+                canonical for base in self._class_bases.get(current, ())
+                if (canonical := self._canonical_class(base)) is not None
+            )
+        return None
+
+    def lazy_relation(self, key: str) -> bool:
+        """Whether an SQLAlchemy RV102 candidate is confirmed: every step but the last is a relationship that is
+        loaded with the rows, and the last is a lazy one the statement did not load."""
+        access = MappedAccess.from_key(key)
+        model = access.model if access.model in self.relationships else self._canonical_class(access.model)
+        for depth, attribute in enumerate(access.path):
+            found = None if model is None else self.relationship(model, attribute)
+            if found is None:
+                return False
+            loaded_as = "__".join(access.path[: depth + 1])
+            loaded = found.lazy in SQLALCHEMY_EAGER or (loaded_as in access.loaded and found.lazy != "dynamic")
+            if depth == len(access.path) - 1:
+                return found.lazy in SQLALCHEMY_LAZY and not loaded
+            if not loaded:
+                return False  # the step before is reported (or never queries): one finding per query
+            model = found.target
+        return False

@@ -18,7 +18,7 @@ from reviewer.catalog import RuleSpec
 from reviewer.checks.base import Check, FileContext, Frame, bound_names
 from reviewer.checks.django_orm import MANAGER_ATTRIBUTES, is_class_name
 from reviewer.checks.model_facts import keyword_argument, string_value
-from reviewer.model_index import CACHED_MANAGER_METHODS, LazyAccess
+from reviewer.model_index import CACHED_MANAGER_METHODS, LazyAccess, MappedAccess
 
 # Queryset methods that keep model instances as rows and do not change what is loaded with them.
 ROW_PRESERVING_METHODS = frozenset({
@@ -31,6 +31,24 @@ MANAGER_READ_METHODS = CACHED_MANAGER_METHODS | frozenset({
     "annotate", "aggregate", "distinct", "iterator", "select_related", "prefetch_related", "only", "defer",
 })
 PREFETCH_CLASSES = frozenset({"django.db.models.Prefetch", "django.db.models.query.Prefetch"})
+
+# -- SQLAlchemy -----------------------------------------------------------------------------------------------------
+SELECT_CALLS = frozenset({
+    "sqlalchemy.select", "sqlalchemy.future.select", "sqlalchemy.sql.select", "sqlalchemy.sql.expression.select",
+    "sqlmodel.select",
+})
+# Statement, query and result methods that keep the same entities as rows.
+MAPPED_ROW_PRESERVING = frozenset({
+    "where", "filter", "filter_by", "order_by", "limit", "offset", "join", "outerjoin", "join_from", "distinct",
+    "group_by", "having", "execution_options", "params", "with_for_update", "correlate", "all", "unique",
+    "yield_per", "fetchall", "partitions", "slice",
+})
+# Loader options: those that load the relationship with the rows, those after which reading it never queries,
+# and those that only lead the path to a nested option.
+MAPPED_EAGER_LOADERS = frozenset({"selectinload", "joinedload", "subqueryload", "contains_eager", "immediateload"})
+MAPPED_SILENT_LOADERS = frozenset({"raiseload", "noload"})
+MAPPED_PATH_LOADERS = frozenset({"defaultload", "lazyload"})
+MAPPED_COLUMN_OPTIONS = frozenset({"load_only", "defer", "undefer", "undefer_group", "with_expression"})
 
 
 @dataclass(frozen=True)
@@ -47,6 +65,12 @@ class Rows:
     select_all: bool = False
     via: tuple[str, ...] = ()
     label: str = ""  # how messages name one row: "`Order` row", "row of `order.items.all()`"
+    # "django", "sqlalchemy", or "sqlalchemy-result" (an executed statement: iterating it gives `Row` tuples until
+    # `.scalars()` turns it into entities).
+    orm: str = "django"
+    # SQLAlchemy: relationship paths ("__"-joined) the statement's loader options load or make silent.
+    eager: frozenset[str] = frozenset()
+    origin: cst.CSTNode | None = None  # where the queryset or statement is written: the place to fix
 
 
 @dataclass
@@ -68,8 +92,8 @@ def _with_prefixes(path: str) -> set[str]:
 
 class LazyRelationInLoop(Check):
     rule_id = "RV102"
-    triggers = ("objects", "_default_manager")
-    requires_facts = ("class-bases", "model-relations")
+    triggers = ("objects", "_default_manager", "select", "query", "scalars")
+    requires_facts = ("class-bases", "model-relations", "sa-relations")
 
     def __init__(self, ctx: FileContext, spec: RuleSpec, options: dict) -> None:
         super().__init__(ctx, spec, options)
@@ -79,6 +103,10 @@ class LazyRelationInLoop(Check):
         # Prefetch objects bound to names, per frame: `lines = Prefetch("items", queryset=...)`.
         self._prefetches: dict[cst.CSTNode | None, dict[str, cst.Call]] = {}
         self._row_variables: list[RowVariable] = []
+        # Querysets returned by this module's functions and methods, by (enclosing frame node, name).
+        self._returns: dict[tuple[cst.CSTNode | None, str], Rows] = {}
+        # Functions being visited: (the def, its enclosing frame's node, rows of each return so far).
+        self._returning: list[tuple[cst.FunctionDef, cst.CSTNode | None, list[Rows | None]]] = []
         # Attribute nodes that are not reads of a relation: assigned to, deleted, or a method being called.
         self._not_read: set[int] = set()
 
@@ -90,9 +118,17 @@ class LazyRelationInLoop(Check):
             return self._rows_of(node.value)  # a slice of a queryset is a queryset
         if isinstance(node, cst.Name):
             return self._bound_queryset(node.value)
-        if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)):
+        if isinstance(node, cst.Attribute):
+            return self._class_queryset(node) or self._mapped_query(node)
+        if not isinstance(node, cst.Call):
             return None
+        if not isinstance(node.func, cst.Attribute):
+            return self._returned_rows(node) or self._mapped_rows(node)
         receiver, method = node.func.value, node.func.attr.value
+        if isinstance(receiver, cst.Name) and receiver.value == "self" or self._is_super_call(receiver):
+            return self._returned_rows(node)
+        if method not in ROW_PRESERVING_METHODS and method not in ("select_related", "prefetch_related"):
+            return self._mapped_rows(node)
         if method == "all" and not node.args and isinstance(receiver, cst.Attribute):
             related = self._path_from_row(receiver)
             if related is not None:
@@ -100,6 +136,8 @@ class LazyRelationInLoop(Check):
         rows = self._manager_rows(receiver) or self._rows_of(receiver)
         if rows is None:
             return None
+        if rows.orm != "django":
+            return self._mapped_step(rows, node)
         if method in ROW_PRESERVING_METHODS:
             return rows
         if method == "select_related":
@@ -108,18 +146,178 @@ class LazyRelationInLoop(Check):
             return self._with_prefetch_related(rows, node)
         return None  # values(), values_list(), custom manager methods, ...
 
+    def _model_of(self, node: cst.BaseExpression) -> str | None:
+        """The qualified name of a class named by ``node``, also one defined further down this module."""
+        if not isinstance(node, (cst.Name, cst.Attribute)):
+            return None
+        model = self.ctx.qualified_name(node)
+        if model is None and isinstance(node, cst.Name) and is_class_name(node.value):
+            found, _ = self.ctx.lookup(node.value)
+            if not found:
+                model = self.ctx.qualify(node.value)
+        return model
+
     def _manager_rows(self, node: cst.BaseExpression) -> Rows | None:
         """``Order.objects``: a fresh queryset of the model."""
         if not (isinstance(node, cst.Attribute) and node.attr.value in MANAGER_ATTRIBUTES):
             return None
-        if not isinstance(node.value, (cst.Name, cst.Attribute)):
-            return None
-        model = self.ctx.qualified_name(node.value)
-        if model is None and isinstance(node.value, cst.Name) and is_class_name(node.value.value):
-            found, _ = self.ctx.lookup(node.value.value)
-            if not found:
-                model = self.ctx.qualify(node.value.value)  # a model defined further down this module
+        model = self._model_of(node.value)
         return Rows(model, label=f"`{model.rsplit('.', 1)[-1]}` row") if model is not None else None
+
+    # -- querysets the module defines elsewhere --------------------------------------------------------------------
+
+    def _is_super_call(self, node: cst.BaseExpression) -> bool:
+        return isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "super"
+
+    def _class_frame(self) -> Frame | None:
+        for frame in reversed(self.ctx.frames):
+            if frame.kind == "class":
+                return frame
+        return None
+
+    def _class_queryset(self, node: cst.Attribute) -> Rows | None:
+        """``self.queryset`` in a method: the class attribute (a view's ``queryset = ...``)."""
+        if not (isinstance(node.value, cst.Name) and node.value.value == "self"):
+            return None
+        frame = self._class_frame()
+        return None if frame is None else self._querysets.get(frame.node, {}).get(node.attr.value)
+
+    def _returned_rows(self, call: cst.Call) -> Rows | None:
+        """A call of a function or method of this module (defined above the call) that returns a queryset:
+        ``active_orders()``, ``self.get_queryset()``; ``get_queryset()`` of a view that does not define one returns
+        its ``queryset`` attribute."""
+        func = call.func
+        if isinstance(func, cst.Name):
+            frame = self._binding_frame(func.value)
+            return None if frame is None else self._returns.get((frame.node, func.value))
+        if not isinstance(func, cst.Attribute):
+            return None
+        frame = self._class_frame()
+        if frame is None:
+            return None
+        method = func.attr.value
+        own = None if self._is_super_call(func.value) else self._returns.get((frame.node, method))
+        if own is None and method == "get_queryset":
+            return self._querysets.get(frame.node, {}).get("queryset")
+        return own
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._returning.append((node, self.ctx.frames[-1].node, []))
+
+    def visit_Return(self, node: cst.Return) -> None:
+        frame = self.ctx.function_frame
+        if self._returning and frame is not None and frame.node is self._returning[-1][0]:
+            self._returning[-1][2].append(self._rows_of(node.value) if node.value is not None else None)
+
+    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+        function, owner, returned = self._returning.pop()
+        # Every return gives the same kind of rows: the function is a queryset factory (the first return's
+        # loading is kept: one place to fix).
+        if returned and all(rows is not None and rows.model == returned[0].model and rows.orm == returned[0].orm
+                            for rows in returned):
+            self._returns[(owner, function.name.value)] = returned[0]
+
+    # -- SQLAlchemy ------------------------------------------------------------------------------------------------
+
+    def _mapped_query(self, node: cst.Attribute) -> Rows | None:
+        """Flask-SQLAlchemy's ``User.query``."""
+        if node.attr.value != "query" or not isinstance(node.value, cst.Name) or not is_class_name(node.value.value):
+            return None
+        model = self._model_of(node.value)
+        return None if model is None else self._mapped_entity(model, node)
+
+    @staticmethod
+    def _mapped_entity(model: str, origin: cst.CSTNode) -> Rows:
+        return Rows(model, label=f"`{model.rsplit('.', 1)[-1]}` row", orm="sqlalchemy", origin=origin)
+
+    def _single_entity(self, call: cst.Call) -> str | None:
+        """``select(User)`` / ``session.query(User)``: the one class selected (not columns, not several)."""
+        if len(call.args) != 1 or call.args[0].keyword is not None or call.args[0].star:
+            return None
+        value = call.args[0].value
+        last = value.attr.value if isinstance(value, cst.Attribute) else getattr(value, "value", "")
+        return self._model_of(value) if isinstance(last, str) and is_class_name(last) else None
+
+    def _mapped_rows(self, node: cst.Call) -> Rows | None:
+        """Rows of an SQLAlchemy statement, query or result: ``session.scalars(select(User).options(...))``,
+        ``session.execute(stmt).scalars().all()``, ``session.query(User).filter(...)``, ``User.query.all()``."""
+        method = node.func.attr.value if isinstance(node.func, cst.Attribute) else None
+        if method == "query" or self.ctx.qualified_name(node.func) in SELECT_CALLS:
+            model = self._single_entity(node)
+            return None if model is None else self._mapped_entity(model, node)
+        if method is None:
+            return None
+        if method in ("scalars", "execute") and node.args:
+            statement = node.args[0].value
+            rows = self._rows_of(statement)
+            if rows is None or rows.orm != "sqlalchemy":
+                return None
+            return rows if method == "scalars" else replace(rows, orm="sqlalchemy-result")
+        rows = self._rows_of(node.func.value)
+        return None if rows is None or rows.orm == "django" else self._mapped_step(rows, node)
+
+    def _mapped_step(self, rows: Rows, node: cst.Call) -> Rows | None:
+        """The rows after calling a method on an SQLAlchemy statement, query or result."""
+        method = node.func.attr.value
+        if method == "scalars" and not node.args:
+            return replace(rows, orm="sqlalchemy")
+        if method in MAPPED_ROW_PRESERVING:
+            return rows
+        if method == "options":
+            eager = set(rows.eager)
+            for arg in node.args:
+                loaded = self._loader_paths(arg.value)
+                if loaded is None:
+                    return None
+                eager |= loaded[1]
+            return replace(rows, eager=frozenset(eager))
+        return None
+
+    def _loader_paths(self, node: cst.BaseExpression) -> tuple[tuple[str, ...], set[str]] | None:
+        """What a loader option loads: (the path it ends at, the "__"-joined paths it loads or silences). None for
+        what cannot be read (a wildcard, a computed option)."""
+        if not isinstance(node, cst.Call):
+            return None
+        if isinstance(node.func, cst.Attribute) and isinstance(node.func.value, cst.Call):
+            inner = self._loader_paths(node.func.value)  # joinedload(User.posts).selectinload(Post.comments)
+            if inner is None:
+                return None
+            prefix, loaded = inner
+            loader = node.func.attr.value
+        else:
+            qualified = self.ctx.qualified_name(node.func) or ""
+            if not qualified.startswith("sqlalchemy.orm."):
+                return None
+            prefix, loaded, loader = (), set(), qualified.rsplit(".", 1)[-1]
+            if loader == "Load":  # Load(User): the root of a chained option
+                return (), set()
+        if loader in MAPPED_COLUMN_OPTIONS:
+            return prefix, loaded
+        if loader not in MAPPED_EAGER_LOADERS | MAPPED_SILENT_LOADERS | MAPPED_PATH_LOADERS:
+            return None
+        path = list(prefix)
+        for arg in node.args:
+            if arg.keyword is not None:
+                continue
+            step = self._relationship_named(arg.value)
+            if step is None:
+                return None
+            path.extend(step)
+            if loader not in MAPPED_PATH_LOADERS:
+                loaded |= {"__".join(path[: end + 1]) for end in range(len(prefix), len(path))}
+        return tuple(path), loaded
+
+    @staticmethod
+    def _relationship_named(node: cst.BaseExpression) -> list[str] | None:
+        """``User.posts``, ``User.posts.of_type(X)`` or the 1.x string path ``"posts.comments"``."""
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "of_type":
+            node = node.func.value
+        if isinstance(node, cst.Attribute):
+            return [node.attr.value]
+        path = string_value(node)
+        if path is None or "*" in path or not path:
+            return None
+        return path.split(".")
 
     @staticmethod
     def _related_rows(variable: RowVariable, path: tuple[str, ...]) -> Rows:
@@ -208,6 +406,8 @@ class LazyRelationInLoop(Check):
         self._forget(target.value)
         frame = self.ctx.frames[-1].node
         if rows is not None:
+            if rows.origin is None:
+                rows = replace(rows, origin=value)
             self._querysets.setdefault(frame, {})[target.value] = rows
         elif self._is_prefetch(value):
             self._prefetches.setdefault(frame, {})[target.value] = value
@@ -270,7 +470,9 @@ class LazyRelationInLoop(Check):
             target, iterable = target.elements[1].value, iterable.args[0].value
         if isinstance(target, cst.Name):
             rows = self._rows_of(iterable)
-            if rows is not None:
+            if rows is not None and rows.orm != "sqlalchemy-result":
+                if rows.origin is None:
+                    rows = replace(rows, origin=iterable)
                 self._row_variables.append(RowVariable(target.value, rows, loop))
 
     def visit_For(self, node: cst.For) -> None:
@@ -337,7 +539,7 @@ class LazyRelationInLoop(Check):
                 and isinstance(func.value, cst.Attribute)):
             return
         found = self._path_from_row(func.value)
-        if found is not None:
+        if found is not None and found[0].rows.orm == "django":
             self._report(node, *found, func.attr.value)
 
     def _report(self, node: cst.CSTNode, variable: RowVariable, path: tuple[str, ...], call: str) -> None:
@@ -345,7 +547,17 @@ class LazyRelationInLoop(Check):
             return
         variable.reported.add((path, call))
         rows = variable.rows
+        related = ((rows.origin, "the rows are loaded here"),) if rows.origin is not None else ()
         written = ".".join((variable.name, *path)) + (f".{call}()" if call else "")
+        if rows.orm == "sqlalchemy":
+            model = rows.model.rsplit(".", 1)[-1]
+            if len(path) == 1:
+                fix = f"load it with the rows: `.options(selectinload({model}.{path[0]}))`"
+            else:
+                fix = f"load `{'.'.join(path)}` with the rows: chain loaders in `.options(...)`"
+            self.report(node, f"`{written}` runs a query for each {rows.label}: {fix}", related=related,
+                        requires=("sa-lazy-relation", MappedAccess(rows.model, path, rows.eager).key()))
+            return
         loaded_as = "__".join((*rows.via, *path))
         if call and call not in CACHED_MANAGER_METHODS:
             fix = (
@@ -360,5 +572,5 @@ class LazyRelationInLoop(Check):
             rows.model, (*rows.via, *path), call, rows.select_related, rows.prefetch_related, rows.select_all,
             len(rows.via),
         )
-        self.report(node, f"`{written}` runs a query for each {rows.label}: {fix}",
+        self.report(node, f"`{written}` runs a query for each {rows.label}: {fix}", related=related,
                     requires=("lazy-relation", access.key()))

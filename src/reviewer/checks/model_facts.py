@@ -135,3 +135,111 @@ class ModelRelations(FactCollector):
                     label = string_value(statement.value)
                     if label:
                         self.ctx.add_fact(self.kind, ("app-label", self._model, label))
+
+
+# How SQLAlchemy declares a relationship; Flask-SQLAlchemy's `db.relationship` resolves to the extension object's
+# attribute (`flask_sqlalchemy.SQLAlchemy().relationship`, or `<project module>.db.relationship` when imported).
+SQLALCHEMY_RELATIONSHIP_CALLS = frozenset({
+    "sqlalchemy.orm.relationship", "sqlalchemy.orm.relation", "sqlalchemy.orm.relationships.relationship",
+})
+SQLALCHEMY_BACKREF_CALLS = frozenset({"sqlalchemy.orm.backref"})
+# `lazy=` values that are not strategy names.
+_LAZY_CONSTANTS = {"True": "select", "False": "joined", "None": "noload"}
+
+
+def _is_extension_attribute(qualified: str | None, attribute: str) -> bool:
+    """``db.relationship`` / ``db.backref`` of a Flask-SQLAlchemy extension object, made here or imported."""
+    if qualified is None or not qualified.endswith(f".{attribute}"):
+        return False
+    owner = qualified[: -len(attribute) - 1]
+    return owner.endswith("SQLAlchemy()") or owner.rsplit(".", 1)[-1] == "db"
+
+
+def _lazy_strategy(node: cst.BaseExpression | None) -> str:
+    if node is None:
+        return "select"
+    if isinstance(node, cst.Name) and node.value in _LAZY_CONSTANTS:
+        return _LAZY_CONSTANTS[node.value]
+    return string_value(node) or ""  # "" when computed: not judged
+
+
+class MappedRelationships(FactCollector):
+    """SQLAlchemy ``relationship()`` attributes of module-level classes (declarative 1.4 and 2.0 styles,
+    Flask-SQLAlchemy). Records (kind ``sa-relations``):
+
+    ``("relationship", class, attribute, lazy, target)``: ``lazy`` is the loader strategy (``select`` unless the
+    declaration says otherwise; ``""`` when computed); ``target`` the class as written (qualified name, or a string
+    such as ``"Post"``, read from the first argument or from the ``Mapped[...]`` annotation; ``""`` when unknown).
+    A ``backref`` adds the attribute it creates on the target: ``("backref", target, attribute, lazy, class)``.
+    """
+
+    kind = "sa-relations"
+    triggers = ("relationship", "relation(")
+
+    def _relationship_call(self, node: cst.BaseExpression | None) -> cst.Call | None:
+        if not isinstance(node, cst.Call):
+            return None
+        qualified = self.ctx.qualified_name(node.func)
+        if qualified in SQLALCHEMY_RELATIONSHIP_CALLS or _is_extension_attribute(qualified, "relationship"):
+            return node
+        return None
+
+    def _in_class_body(self) -> bool:
+        return len(self.ctx.frames) == 2 and self.ctx.frames[1].kind == "class"
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if self._in_class_body() and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+            self._record(node.targets[0].target.value, node.value, None)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        if self._in_class_body() and isinstance(node.target, cst.Name):
+            self._record(node.target.value, node.value, node.annotation.annotation)
+
+    def _record(self, attribute: str, value: cst.BaseExpression | None, annotation: cst.BaseExpression | None) -> None:
+        call = self._relationship_call(value)
+        if call is None:
+            return
+        owner = self.ctx.qualify(self.ctx.frames[1].node.name.value)
+        positional = [arg.value for arg in call.args if arg.keyword is None and not arg.star]
+        written = keyword_argument(call, "argument") or (positional[0] if positional else None)
+        target = self._target(written) if written is not None else self._annotated_target(annotation)
+        lazy = _lazy_strategy(keyword_argument(call, "lazy"))
+        self.ctx.add_fact(self.kind, ("relationship", owner, attribute, lazy, target))
+        backref = keyword_argument(call, "backref")
+        name, backref_lazy = string_value(backref), "select"
+        if name is None and isinstance(backref, cst.Call):
+            qualified = self.ctx.qualified_name(backref.func)
+            if qualified in SQLALCHEMY_BACKREF_CALLS or _is_extension_attribute(qualified, "backref"):
+                arguments = [arg.value for arg in backref.args if arg.keyword is None and not arg.star]
+                name = string_value(arguments[0]) if arguments else None
+                backref_lazy = _lazy_strategy(keyword_argument(backref, "lazy"))
+        if name and target:
+            self.ctx.add_fact(self.kind, ("backref", target, name, backref_lazy, owner))
+
+    def _target(self, node: cst.BaseExpression) -> str:
+        literal = string_value(node)
+        if literal is not None:
+            return literal
+        if isinstance(node, cst.Name):
+            found, value = self.ctx.lookup(node.value)
+            if found:
+                return value or ""
+            return self.ctx.qualify(node.value)  # a class defined further down this module
+        return self.ctx.qualified_name(node) or ""
+
+    def _annotated_target(self, annotation: cst.BaseExpression | None) -> str:
+        """``Mapped["Post"]``, ``Mapped[list["Post"]]``, ``Mapped[Optional[Author]]``, ``Mapped[Author | None]``."""
+        node = annotation
+        while isinstance(node, cst.Subscript) and len(node.slice) >= 1:
+            element = node.slice[0].slice
+            if not isinstance(element, cst.Index):
+                return ""
+            node = element.value
+        if isinstance(node, cst.BinaryOperation):  # Author | None
+            node = node.left
+        if isinstance(node, cst.SimpleString):
+            literal = string_value(node) or ""
+            return literal.split("|")[0].strip()
+        if isinstance(node, (cst.Name, cst.Attribute)) and node is not annotation:
+            return self._target(node)
+        return ""

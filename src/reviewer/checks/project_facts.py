@@ -14,8 +14,9 @@ class ClassBases(FactCollector):
     The join step follows these across files to decide which classes are Django models."""
 
     kind = "class-bases"
-    # A class can only be a model if its file names a model base or imports from a models module.
-    triggers = ("Model", "models")
+    # A class can only be a model if its file names a model base or imports from a models module; SQLAlchemy's
+    # mapped classes derive from a declarative base and declare relationships.
+    triggers = ("Model", "models", "Base", "relationship")
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         if not self.ctx.at_module_level:
