@@ -532,3 +532,110 @@ def test_sqlalchemy_fixture_reports_exactly_the_marked_lines() -> None:
         if line.rstrip().endswith("# RV102")
     }
     assert expected and found == expected
+
+
+# -- DRF serializers --------------------------------------------------------------------------------------------------
+
+
+def test_serializer_reads_point_at_the_list_view_queryset() -> None:
+    sources, _ = discover([FIXTURE], FIXTURE, [], respect_gitignore=False)
+    findings = {f.span.line: f for f in findings_of([analyze_file(source, PLAN) for source in sources])
+                if f.path == "api/serializers.py"}
+    tags = findings[26]
+    assert tags.message == (
+        "`obj.tags.all()` runs a query for each object `PostSerializer` serializes in a list: add "
+        '`.prefetch_related("tags")` to the queryset of `PostList`'
+    )
+    assert [(r.path, r.span.line, r.message) for r in tags.related] == [
+        ("api/views.py", 12, "the rows `PostList` lists")
+    ]
+    # A nested serializer's reads are relative to the parent's rows: through a manager, so prefetch.
+    assert 'add `.prefetch_related("comments__author")`' in findings[7].message
+
+
+def serializer_reported(serializers: str, views: str) -> list[int]:
+    results = [
+        analyze_text(MODELS, "shop/models.py", "shop.models", False, PLAN),
+        analyze_text(textwrap.dedent(serializers), "shop/serializers.py", "shop.serializers", False, PLAN),
+        analyze_text(textwrap.dedent(views), "shop/views.py", "shop.views", False, PLAN),
+    ]
+    return sorted({f.span.line for f in findings_of(results) if f.path == "shop/serializers.py"})
+
+
+SERIALIZERS = """\
+    from rest_framework import serializers
+
+    from shop.models import Order
+
+
+    class OrderSerializer(serializers.ModelSerializer):
+        customer_name = serializers.CharField(source="customer.name")  # reported
+        tag_names = serializers.SlugRelatedField(source="tags", many=True, read_only=True, slug_field="name")  # reported
+        invoice = serializers.PrimaryKeyRelatedField(read_only=True)
+        item_count = serializers.SerializerMethodField()
+
+        class Meta:
+            model = Order
+            fields = ["id", "customer_name", "tag_names", "invoice", "item_count", "items"]  # reported
+
+        def get_item_count(self, order):
+            helper = lambda: order.customer  # runs when called, not per object here
+            return order.items.count()  # reported
+"""
+
+
+def test_serializer_used_by_a_list_view_or_with_many_true() -> None:
+    listed = """\
+        from rest_framework.generics import ListAPIView
+        from shop.models import Order
+        from shop.serializers import OrderSerializer
+
+        class Orders(ListAPIView):
+            serializer_class = OrderSerializer
+
+            def get_queryset(self):
+                return Order.objects.filter(open=True)
+    """
+    assert serializer_reported(SERIALIZERS, listed) == marked_lines(SERIALIZERS)
+    by_call = """\
+        from rest_framework.response import Response
+        from shop.models import Order
+        from shop.serializers import OrderSerializer
+
+        def orders(request):
+            rows = Order.objects.select_related("customer").prefetch_related("tags", "items")
+            return Response(OrderSerializer(rows, many=True).data)
+    """
+    assert serializer_reported(SERIALIZERS, by_call) == []
+
+
+def test_serializer_not_used_for_lists_is_not_reported() -> None:
+    detail = """\
+        from rest_framework.generics import RetrieveAPIView
+        from shop.models import Order
+        from shop.serializers import OrderSerializer
+
+        class OrderDetail(RetrieveAPIView):
+            serializer_class = OrderSerializer
+            queryset = Order.objects.all()
+
+        def one(request, pk):
+            return OrderSerializer(Order.objects.get(pk=pk)).data
+    """
+    assert serializer_reported(SERIALIZERS, detail) == []
+
+
+def test_a_get_queryset_the_rule_cannot_read_hides_the_placeholder_attribute() -> None:
+    views = """\
+        from rest_framework.viewsets import ModelViewSet
+        from shop.models import Order
+        from shop.serializers import OrderSerializer
+
+        class Orders(ModelViewSet):
+            serializer_class = OrderSerializer
+            queryset = Order.objects.none()
+
+            def get_queryset(self):
+                return self.request.user.orders.select_related("customer")
+    """
+    assert serializer_reported(SERIALIZERS, views) == []

@@ -133,9 +133,12 @@ def analyze_text(text: str, rel: str, module_name: str, is_package: bool, plan: 
                        rule_id=owner if owner in plan.specs else None)
             )
         result.facts = ctx.facts
-        if ctx.reports:
+        if ctx.reports or ctx.located_facts:
             # Same nodes as the walk saw (no copy), so reports map to positions by identity.
             positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+            for kind, record, node in ctx.located_facts:
+                span = _span(positions[node])
+                ctx.add_fact(kind, (*record, (span.line, span.column, span.end_line, span.end_column)))
             _collect(ctx.reports, positions, maker, suppressions, result)
     else:
         # No check can fire here, so libcst is skipped; the far cheaper stdlib parser still reports broken files.

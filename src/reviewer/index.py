@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Iterator
 
-from reviewer.findings import Candidate, FileResult, Finding
-from reviewer.model_index import MappedIndex, ModelIndex
+from reviewer.checks.drf import LIST_VIEW_ROOTS, SERIALIZER_ROOTS
+from reviewer.findings import Candidate, FileResult, Finding, Related, Span
+from reviewer.model_index import CACHED_MANAGER_METHODS, LazyAccess, MappedIndex, ModelIndex
 
 # Bases that make a class a Django model (names as the import table resolves them).
 DJANGO_MODEL_ROOTS = frozenset({
@@ -25,6 +27,18 @@ DJANGO_MODEL_ROOTS = frozenset({
 VIA = "{via}"
 # How many project-function calls a query may be away from the loop that runs it.
 QUERY_CALL_DEPTH = 3
+# How deep serializers nest in one another before the join stops following them.
+SERIALIZER_NESTING = 4
+
+
+@dataclasses.dataclass(frozen=True)
+class SerializerUse:
+    """Rows a serializer serializes one by one: a list view's queryset or a ``many=True`` call, or (``via``) the
+    related rows a parent serializer hands to a nested one."""
+
+    rows: LazyAccess  # the queryset's model and what it loads (path: the relation path to these rows)
+    view: str  # the list view, or "" for a many=True call
+    where: Related
 
 
 class Definitions:
@@ -75,6 +89,24 @@ class ProjectIndex:
             for caller, callee in result.facts.get("calls", ()):
                 self.calls.setdefault(caller, set()).add(callee)
         self._functions = Definitions({*self.query_functions, *self.calls})
+        self.serializers = self._close_over_bases(SERIALIZER_ROOTS)
+        self.list_views = self._close_over_bases(LIST_VIEW_ROOTS)
+        self._serializer_uses: dict[str, list[SerializerUse]] = {}
+        self._nested: dict[str, list[tuple[str, str, bool]]] = {}  # serializer -> (path, nested class, many)
+        for result in results:
+            for serializer, view, rows, (line, column, end_line, end_column) in result.facts.get("serializer-use", ()):
+                canonical_view = self.canonical_class(view) or view
+                if view and canonical_view not in self.list_views:
+                    continue
+                what = f"the rows `{canonical_view.rsplit('.', 1)[-1]}` lists" if view else "the rows serialized"
+                where = Related(result.path, Span(line, column, end_line, end_column), what)
+                self._serializer_uses.setdefault(self.canonical_class(serializer) or serializer, []).append(
+                    SerializerUse(LazyAccess.from_key(rows), view, where)
+                )
+            for parent, path, nested, many in result.facts.get("serializer-nested", ()):
+                self._nested.setdefault(self.canonical_class(nested) or nested, []).append(
+                    (path, self.canonical_class(parent) or parent, many)
+                )
         # (setting, key) -> the states it is given anywhere in the project (see ProjectSettings).
         self.settings: dict[tuple[str, str], set[str]] = {}
         for result in results:
@@ -139,6 +171,42 @@ class ProjectIndex:
         """Some module sets ``reference`` to something other than None, False or an empty collection."""
         return bool(self.setting_states(reference) - {"none", "false"})
 
+    def _uses_of(self, serializer: str, depth: int = SERIALIZER_NESTING) -> Iterator[SerializerUse]:
+        """Every way ``serializer`` is given rows: directly, or nested in a serializer that is given some."""
+        yield from self._serializer_uses.get(serializer, ())
+        if depth == 0:
+            return
+        for path, parent, _many in self._nested.get(serializer, ()):
+            if parent not in self.serializers:
+                continue
+            for use in self._uses_of(parent, depth - 1):
+                rows = dataclasses.replace(use.rows, path=use.rows.path + tuple(path.split(".")),
+                                           iterated=use.rows.iterated + len(path.split(".")))
+                yield dataclasses.replace(use, rows=rows)
+
+    def serialized_lazily(self, key: str) -> tuple[SerializerUse, LazyAccess] | None:
+        """The first use of a serializer whose rows do not load what the serializer reads, with the read."""
+        data = json.loads(key)
+        serializer = self.canonical_class(data["serializer"])
+        if serializer is None or serializer not in self.serializers:
+            return None
+        for use in self._uses_of(serializer):
+            rows = use.rows
+            access = dataclasses.replace(rows, path=rows.path + tuple(data["path"]), call=data["call"])
+            if self.models.lazy_relation(access.key()):
+                return use, access
+        return None
+
+    def _serializer_fix(self, use: SerializerUse, access: LazyAccess) -> str:
+        loaded_as = "__".join(access.path)
+        target = f"the queryset of `{use.view.rsplit('.', 1)[-1]}`" if use.view else "the queryset"
+        if access.call and access.call not in CACHED_MANAGER_METHODS:
+            return (f"`{access.call}()` builds a new query even on prefetched rows: prefetch what it needs with "
+                    f"`Prefetch(\"{loaded_as}\", queryset=..., to_attr=...)` in {target}")
+        if access.call or self.models.through_manager(access.model, access.path):
+            return f"add `.prefetch_related(\"{loaded_as}\")` to {target}"
+        return f"add `.select_related(\"{loaded_as}\")` to {target}"
+
     def holds(self, requirement: tuple[str, str]) -> bool:
         kind, key = requirement
         if kind == "django-model":
@@ -148,6 +216,8 @@ class ProjectIndex:
             return self.query_chain(key) is not None
         if kind == "lazy-relation":
             return self.models.lazy_relation(key)
+        if kind == "serializer-lazy":
+            return self.serialized_lazily(key) is not None
         if kind == "sa-lazy-relation":
             return self.mapped.lazy_relation(key)
         if kind == "settings-unset":  # none of the "|"-separated settings is enabled anywhere in the project
@@ -163,7 +233,18 @@ class ProjectIndex:
             chain = self.query_chain(key) or [key]
             through = "".join(f" via `{function}`" for function in chain[:-1])
             return f"`{self.query_functions[chain[-1]]}` in `{chain[-1]}`{through}"
+        if kind == "serializer-lazy":
+            found = self.serialized_lazily(key)
+            return self._serializer_fix(*found) if found else key
         return key
+
+    def related(self, requirement: tuple[str, str]) -> tuple[Related, ...]:
+        """Places in other files that a confirmed requirement stands on."""
+        kind, key = requirement
+        if kind == "serializer-lazy":
+            found = self.serialized_lazily(key)
+            return (found[0].where,) if found else ()
+        return ()
 
     def resolve(self, candidates: list[Candidate]) -> list[Finding]:
         findings = []
@@ -175,5 +256,8 @@ class ProjectIndex:
                 finding = dataclasses.replace(
                     finding, message=finding.message.replace(VIA, self.explain(candidate.requires))
                 )
+            related = self.related(candidate.requires)
+            if related:
+                finding = dataclasses.replace(finding, related=finding.related + related)
             findings.append(finding)
         return findings

@@ -182,6 +182,19 @@ class ModelIndex:
                 return found
         return None
 
+    def through_manager(self, model: str, path: tuple[str, ...]) -> bool:
+        """Whether following ``path`` from ``model`` passes a related manager (then only prefetch_related loads
+        what follows)."""
+        current: str | None = self._canonical_class(model)
+        for name in path:
+            found = None if current is None else self.accessor(current, name)
+            if found is None:
+                return False
+            if found.kind == "manager":
+                return True
+            current = found.target
+        return False
+
     def lazy_relation(self, key: str) -> bool:
         """Whether an RV102 candidate is confirmed: every step of its path but the last is a single-valued relation
         the queryset loaded, and the last step is a relation it did not load (for a manager, a method the

@@ -81,6 +81,8 @@ class FileContext:
         self.loops: list[cst.CSTNode | None] = []
         self.reports: list[Report] = []
         self.facts: dict[str, list[tuple]] = {}
+        # Facts that end with where they are: the engine appends the node's span (see add_fact).
+        self.located_facts: list[tuple[str, tuple, cst.CSTNode]] = []
         self.failures: list[tuple[str, str]] = []  # (rule id, error)
 
     # -- where we are ---------------------------------------------------------------------------------------------
@@ -198,8 +200,14 @@ class FileContext:
 
     # -- results ----------------------------------------------------------------------------------------------------
 
-    def add_fact(self, kind: str, record: tuple) -> None:
-        self.facts.setdefault(kind, []).append(record)
+    def add_fact(self, kind: str, record: tuple, at: cst.CSTNode | None = None) -> None:
+        """Tell the rest of the project something. With ``at``, the record is completed with the node's position
+        as a last element ``(line, column, end_line, end_column)`` so that a finding in another file can point
+        here (only files with such facts or with reports pay for positions)."""
+        if at is None:
+            self.facts.setdefault(kind, []).append(record)
+        else:
+            self.located_facts.append((kind, record, at))
 
 
 def dotted_name(node: cst.BaseExpression) -> str | None:

@@ -10,6 +10,7 @@ every model's relations project-wide. Anything it does not know is not reported.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, replace
 
 import libcst as cst
@@ -17,6 +18,7 @@ import libcst as cst
 from reviewer.catalog import RuleSpec
 from reviewer.checks.base import Check, FileContext, Frame, bound_names
 from reviewer.checks.django_orm import MANAGER_ATTRIBUTES, is_class_name
+from reviewer.checks.drf import OBJECT_READING_FIELDS, PER_OBJECT_METHOD_PREFIX, PER_OBJECT_METHODS, RELATED_FIELDS
 from reviewer.checks.model_facts import keyword_argument, string_value
 from reviewer.model_index import CACHED_MANAGER_METHODS, LazyAccess, MappedAccess
 
@@ -77,7 +79,8 @@ class Rows:
 class RowVariable:
     name: str
     rows: Rows
-    loop: cst.CSTNode  # the For or comprehension that binds it
+    # The For or comprehension that binds it; for the object a serializer method receives, the method itself.
+    loop: cst.CSTNode
     live: bool = True  # False once the loop body rebinds the name
     # (path, manager method) already reported or assigned in this loop: Django caches a related object on the
     # instance after the first read or assignment, and one finding per relation and loop says all there is to fix.
@@ -92,7 +95,7 @@ def _with_prefixes(path: str) -> set[str]:
 
 class LazyRelationInLoop(Check):
     rule_id = "RV102"
-    triggers = ("objects", "_default_manager", "select", "query", "scalars")
+    triggers = ("objects", "_default_manager", "select", "query", "scalars", "serializer")
     requires_facts = ("class-bases", "model-relations", "sa-relations")
 
     def __init__(self, ctx: FileContext, spec: RuleSpec, options: dict) -> None:
@@ -103,8 +106,12 @@ class LazyRelationInLoop(Check):
         # Prefetch objects bound to names, per frame: `lines = Prefetch("items", queryset=...)`.
         self._prefetches: dict[cst.CSTNode | None, dict[str, cst.Call]] = {}
         self._row_variables: list[RowVariable] = []
-        # Querysets returned by this module's functions and methods, by (enclosing frame node, name).
-        self._returns: dict[tuple[cst.CSTNode | None, str], Rows] = {}
+        # Querysets returned by this module's functions and methods, by (enclosing frame node, name): None for a
+        # function defined here whose return is not a queryset this rule understands.
+        self._returns: dict[tuple[cst.CSTNode | None, str], Rows | None] = {}
+        # The module-level class being visited (maybe a DRF serializer or view), and its `serializer_class`.
+        self._class: cst.ClassDef | None = None
+        self._serializer_class: str | None = None
         # Functions being visited: (the def, its enclosing frame's node, rows of each return so far).
         self._returning: list[tuple[cst.FunctionDef, cst.CSTNode | None, list[Rows | None]]] = []
         # Attribute nodes that are not reads of a relation: assigned to, deleted, or a method being called.
@@ -196,26 +203,32 @@ class LazyRelationInLoop(Check):
         if frame is None:
             return None
         method = func.attr.value
-        own = None if self._is_super_call(func.value) else self._returns.get((frame.node, method))
-        if own is None and method == "get_queryset":
-            return self._querysets.get(frame.node, {}).get("queryset")
-        return own
+        if not self._is_super_call(func.value) and (frame.node, method) in self._returns:
+            return self._returns[(frame.node, method)]
+        return self._querysets.get(frame.node, {}).get("queryset") if method == "get_queryset" else None
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._returning.append((node, self.ctx.frames[-1].node, []))
+        if self._in_class_body():
+            self._bind_serialized_object(node)
 
     def visit_Return(self, node: cst.Return) -> None:
         frame = self.ctx.function_frame
         if self._returning and frame is not None and frame.node is self._returning[-1][0]:
-            self._returning[-1][2].append(self._rows_of(node.value) if node.value is not None else None)
+            rows = self._rows_of(node.value) if node.value is not None else None
+            if rows is not None and rows.origin is None:
+                rows = replace(rows, origin=node.value)
+            self._returning[-1][2].append(rows)
 
     def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._end_loop(node)
         function, owner, returned = self._returning.pop()
         # Every return gives the same kind of rows: the function is a queryset factory (the first return's
         # loading is kept: one place to fix).
-        if returned and all(rows is not None and rows.model == returned[0].model and rows.orm == returned[0].orm
-                            for rows in returned):
-            self._returns[(owner, function.name.value)] = returned[0]
+        understood = returned and all(
+            rows is not None and rows.model == returned[0].model and rows.orm == returned[0].orm for rows in returned
+        )
+        self._returns[(owner, function.name.value)] = returned[0] if understood else None
 
     # -- SQLAlchemy ------------------------------------------------------------------------------------------------
 
@@ -432,6 +445,8 @@ class LazyRelationInLoop(Check):
     def visit_Assign(self, node: cst.Assign) -> None:
         for target in node.targets:
             self._not_read_target(target.target)
+        if self._in_class_body() and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+            self._field_assigned(node.targets[0].target.value, node.value)
 
     def leave_Assign(self, node: cst.Assign) -> None:
         for target in node.targets:
@@ -505,6 +520,9 @@ class LazyRelationInLoop(Check):
         loops = self.ctx.loops
         boundary = max((i for i, loop in enumerate(loops) if loop is None), default=-1)
         running = {id(loop) for loop in loops[boundary + 1 :]}
+        function = self.ctx.function_frame
+        if function is not None:
+            running.add(id(function.node))  # a serializer method runs once per object
         for variable in reversed(self._row_variables):
             if variable.name == name:
                 return variable if variable.live and id(variable.loop) in running else None
@@ -532,6 +550,7 @@ class LazyRelationInLoop(Check):
             self._report(node, *found, "")
 
     def visit_Call(self, node: cst.Call) -> None:
+        self._many_use(node)
         func = node.func
         if isinstance(func, cst.Attribute):
             self._not_read.add(id(func))
@@ -539,7 +558,7 @@ class LazyRelationInLoop(Check):
                 and isinstance(func.value, cst.Attribute)):
             return
         found = self._path_from_row(func.value)
-        if found is not None and found[0].rows.orm == "django":
+        if found is not None and found[0].rows.orm != "sqlalchemy":
             self._report(node, *found, func.attr.value)
 
     def _report(self, node: cst.CSTNode, variable: RowVariable, path: tuple[str, ...], call: str) -> None:
@@ -549,6 +568,9 @@ class LazyRelationInLoop(Check):
         rows = variable.rows
         related = ((rows.origin, "the rows are loaded here"),) if rows.origin is not None else ()
         written = ".".join((variable.name, *path)) + (f".{call}()" if call else "")
+        if rows.orm == "drf":
+            self._report_serialized(node, written, path, call)
+            return
         if rows.orm == "sqlalchemy":
             model = rows.model.rsplit(".", 1)[-1]
             if len(path) == 1:
@@ -574,3 +596,129 @@ class LazyRelationInLoop(Check):
         )
         self.report(node, f"`{written}` runs a query for each {rows.label}: {fix}", related=related,
                     requires=("lazy-relation", access.key()))
+
+    # -- DRF serializers ---------------------------------------------------------------------------------------------
+    # A serializer used for a list reads, for every object, its nested serializers' relations, its relation fields
+    # with many=True, dotted `source=` paths and what its `get_<field>()` methods read from the object. Each read is a
+    # candidate of the serializer; the join step confirms it when a list view or a `many=True` use of the serializer
+    # (recorded here as located facts) gives it rows that do not load the relation, and points at that queryset.
+
+    def _in_class_body(self) -> bool:
+        frames = self.ctx.frames
+        return self._class is not None and len(frames) == 2 and frames[1].kind == "class"
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        if self.ctx.at_module_level:
+            self._class, self._serializer_class = node, None
+        elif self._class is not None and node.name.value == "Meta" and self._in_class_body():
+            self._read_meta_fields(node)
+
+    def leave_ClassDef(self, node: cst.ClassDef) -> None:
+        if node is not self._class:
+            return
+        if self._serializer_class is not None:
+            # The class's own bindings are recorded under its node (its scope is closed by now).
+            if (node, "get_queryset") in self._returns:
+                rows = self._returns[(node, "get_queryset")]
+            else:
+                rows = self._querysets.get(node, {}).get("queryset")
+            if rows is not None and rows.orm == "django":
+                self._record_use(self._serializer_class, self.ctx.qualify(node.name.value), rows,
+                                 rows.origin or node.name)
+        self._class = None
+
+    def _serializer(self) -> str:
+        return self.ctx.qualify(self._class.name.value)
+
+    def _record_use(self, serializer: str, view: str, rows: Rows, at: cst.CSTNode) -> None:
+        loaded = LazyAccess(rows.model, rows.via, "", rows.select_related, rows.prefetch_related, rows.select_all,
+                            len(rows.via))
+        self.ctx.add_fact("serializer-use", (serializer, view, loaded.key()), at=at)
+
+    def _report_serialized(self, node: cst.CSTNode, written: str, path: tuple[str, ...], call: str) -> None:
+        serializer = self._serializer()
+        key = json.dumps({"serializer": serializer, "path": list(path), "call": call}, sort_keys=True)
+        self.report(node, f"`{written}` runs a query for each object `{serializer.rsplit('.', 1)[-1]}` serializes "
+                          "in a list: {via}", requires=("serializer-lazy", key))
+
+    def _bind_serialized_object(self, node: cst.FunctionDef) -> None:
+        name = node.name.value
+        if not (name.startswith(PER_OBJECT_METHOD_PREFIX) or name in PER_OBJECT_METHODS):
+            return
+        params = node.params.params
+        if len(params) >= 2 and params[0].name.value == "self":
+            label = f"object `{self._class.name.value}` serializes"
+            self._row_variables.append(RowVariable(params[1].name.value, Rows("", label=label, orm="drf"), node))
+
+    def _field_assigned(self, name: str, value: cst.BaseExpression) -> None:
+        """A declared serializer field: a nested serializer, a relation field with many=True, a dotted source."""
+        if name == "serializer_class":
+            self._serializer_class = self.ctx.qualified_name(value) if isinstance(value, (cst.Name, cst.Attribute)) \
+                else None
+            return
+        if not isinstance(value, cst.Call):
+            return
+        source = string_value(keyword_argument(value, "source"))
+        if source == "*":
+            return
+        path = tuple((source or name).split("."))
+        many = isinstance(keyword_argument(value, "many"), cst.Name) and keyword_argument(value, "many").value == "True"
+        callee = self.ctx.qualified_name(value.func) or ""
+        written = f"obj.{'.'.join(path)}"
+        if callee in RELATED_FIELDS:
+            if many:
+                self._report_serialized(value, f"{written}.all()", path, "all")
+            elif callee in OBJECT_READING_FIELDS:
+                self._report_serialized(value, written, path, "")
+            return
+        if callee.startswith("rest_framework.") or not is_class_name(callee.rsplit(".", 1)[-1]):
+            if source is not None:  # a plain field reading through relations: each step may query
+                for end in range(1, len(path)):
+                    self._report_serialized(value, f"obj.{'.'.join(path[:end])}", path[:end], "")
+            return
+        # Maybe a nested serializer: the join step knows whether the class is one.
+        self.ctx.add_fact("serializer-nested", (self._serializer(), ".".join(path), callee, many))
+        self._report_serialized(value, f"{written}.all()" if many else written, path, "all" if many else "")
+
+    def _read_meta_fields(self, meta: cst.ClassDef) -> None:
+        """``Meta.fields`` of a model serializer: a many-valued relation listed there becomes a
+        ``PrimaryKeyRelatedField(many=True)``, which reads ``obj.<field>.all()``."""
+        if not isinstance(meta.body, cst.IndentedBlock):
+            return
+        for line in meta.body.body:
+            statement = line.body[0] if isinstance(line, cst.SimpleStatementLine) and line.body else None
+            if not (isinstance(statement, cst.Assign) and len(statement.targets) == 1
+                    and isinstance(statement.targets[0].target, cst.Name)
+                    and statement.targets[0].target.value == "fields"
+                    and isinstance(statement.value, (cst.List, cst.Tuple))):
+                continue
+            declared = self._declared_fields()
+            for element in statement.value.elements:
+                field = string_value(element.value)
+                if field and field not in declared:
+                    self._report_serialized(element.value, f"obj.{field}.all()", (field,), "all")
+
+    def _declared_fields(self) -> set[str]:
+        body = self._class.body
+        names: set[str] = set()
+        for line in body.body if isinstance(body, cst.IndentedBlock) else ():
+            if isinstance(line, cst.SimpleStatementLine):
+                for statement in line.body:
+                    if isinstance(statement, (cst.Assign, cst.AnnAssign)):
+                        targets = statement.targets if isinstance(statement, cst.Assign) else [statement]
+                        names |= {t.target.value for t in targets if isinstance(t.target, cst.Name)}
+        return names
+
+    def _many_use(self, node: cst.Call) -> None:
+        """``OrderSerializer(orders, many=True)``."""
+        many = keyword_argument(node, "many")
+        if not (isinstance(many, cst.Name) and many.value == "True"):
+            return
+        positional = [arg.value for arg in node.args if arg.keyword is None and not arg.star]
+        instance = keyword_argument(node, "instance") or (positional[0] if positional else None)
+        serializer = self.ctx.qualified_name(node.func)
+        if instance is None or serializer is None or not is_class_name(serializer.rsplit(".", 1)[-1]):
+            return
+        rows = self._rows_of(instance)
+        if rows is not None and rows.orm == "django":
+            self._record_use(serializer, "", rows, rows.origin or instance)

@@ -1,0 +1,37 @@
+"""What Django REST framework classes look like to the resolver: serializer and list-view roots, and the fields
+that read a relation of every object they serialize.
+
+Shared by the rules about DRF endpoints; whether a project class is a serializer or a list view is decided in the
+join step, by following its bases to these roots.
+"""
+
+from __future__ import annotations
+
+SERIALIZER_ROOTS = frozenset({
+    "rest_framework.serializers.Serializer",
+    "rest_framework.serializers.BaseSerializer",
+    "rest_framework.serializers.ModelSerializer",
+    "rest_framework.serializers.HyperlinkedModelSerializer",
+})
+# Views whose GET serializes a whole queryset.
+LIST_VIEW_ROOTS = frozenset({
+    "rest_framework.generics.ListAPIView",
+    "rest_framework.generics.ListCreateAPIView",
+    "rest_framework.viewsets.ModelViewSet",
+    "rest_framework.viewsets.ReadOnlyModelViewSet",
+    "rest_framework.mixins.ListModelMixin",
+})
+# Relation fields that, with many=True, read `obj.<field>.all()` for every object.
+RELATED_FIELDS = frozenset({
+    f"rest_framework.serializers.{name}" for name in (
+        "PrimaryKeyRelatedField", "StringRelatedField", "SlugRelatedField", "HyperlinkedRelatedField",
+        "RelatedField", "ManyRelatedField",
+    )
+})
+# Relation fields that read the related object itself (the others need only its key, which the row has).
+OBJECT_READING_FIELDS = frozenset({
+    "rest_framework.serializers.StringRelatedField", "rest_framework.serializers.SlugRelatedField",
+})
+# Serializer methods that receive the object being serialized as their first argument after self.
+PER_OBJECT_METHOD_PREFIX = "get_"
+PER_OBJECT_METHODS = frozenset({"to_representation"})
