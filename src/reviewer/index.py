@@ -6,9 +6,10 @@ import dataclasses
 import json
 from collections.abc import Iterable, Iterator
 
-from reviewer.checks.drf import LIST_VIEW_ROOTS, SERIALIZER_ROOTS
+from reviewer.checks.drf import DJANGO_LIST_VIEW_ROOTS, LIST_VIEW_ROOTS, SERIALIZER_ROOTS
 from reviewer.findings import Candidate, FileResult, Finding, Related, Span
-from reviewer.model_index import CACHED_MANAGER_METHODS, LazyAccess, MappedIndex, ModelIndex
+from reviewer.checks.pagination import FIXES as PAGINATION_FIXES
+from reviewer.model_index import CACHED_MANAGER_METHODS, LazyAccess, MappedIndex, ModelIndex, class_lineage
 
 # Bases that make a class a Django model (names as the import table resolves them).
 DJANGO_MODEL_ROOTS = frozenset({
@@ -91,6 +92,12 @@ class ProjectIndex:
         self._functions = Definitions({*self.query_functions, *self.calls})
         self.serializers = self._close_over_bases(SERIALIZER_ROOTS)
         self.list_views = self._close_over_bases(LIST_VIEW_ROOTS)
+        self.django_list_views = self._close_over_bases(DJANGO_LIST_VIEW_ROOTS)
+        # View class -> pagination attribute ("pagination_class", "paginate_by", "custom") -> "none" or "set".
+        self._pagination: dict[str, dict[str, str]] = {}
+        for result in results:
+            for view, attribute, state in result.facts.get("pagination", ()):
+                self._pagination.setdefault(view, {})[attribute] = state
         self._serializer_uses: dict[str, list[SerializerUse]] = {}
         self._nested: dict[str, list[tuple[str, str, bool]]] = {}  # serializer -> (path, nested class, many)
         for result in results:
@@ -207,6 +214,25 @@ class ProjectIndex:
             return f"add `.prefetch_related(\"{loaded_as}\")` to {target}"
         return f"add `.select_related(\"{loaded_as}\")` to {target}"
 
+    def unpaginated_view(self, view: str) -> str | None:
+        """How a list view should page its rows when it does not ("drf" or "listview"), or None."""
+        canonical = self.canonical_class(view) or view
+        if canonical in self.list_views:
+            framework, attribute = "drf", "pagination_class"
+        elif canonical in self.django_list_views:
+            framework, attribute = "listview", "paginate_by"
+        else:
+            return None
+        for current in class_lineage(canonical, self.class_bases, self.canonical_class):
+            declared = self._pagination.get(current, {})
+            if "custom" in declared:
+                return None
+            if attribute in declared:
+                return framework if declared[attribute] == "none" else None
+        if framework == "drf" and self.setting_enabled("REST_FRAMEWORK.DEFAULT_PAGINATION_CLASS"):
+            return None
+        return framework
+
     def holds(self, requirement: tuple[str, str]) -> bool:
         kind, key = requirement
         if kind == "django-model":
@@ -218,6 +244,8 @@ class ProjectIndex:
             return self.models.lazy_relation(key)
         if kind == "serializer-lazy":
             return self.serialized_lazily(key) is not None
+        if kind == "unpaginated-view":
+            return self.unpaginated_view(key) is not None
         if kind == "sa-lazy-relation":
             return self.mapped.lazy_relation(key)
         if kind == "settings-unset":  # none of the "|"-separated settings is enabled anywhere in the project
@@ -236,6 +264,8 @@ class ProjectIndex:
         if kind == "serializer-lazy":
             found = self.serialized_lazily(key)
             return self._serializer_fix(*found) if found else key
+        if kind == "unpaginated-view":
+            return PAGINATION_FIXES.get(self.unpaginated_view(key) or "", key)
         return key
 
     def related(self, requirement: tuple[str, str]) -> tuple[Related, ...]:

@@ -56,6 +56,29 @@ class LazyAccess:
                    frozenset(data["prefetch"]), data["select_all"], data["iterated"])
 
 
+def class_lineage(
+    start: str,
+    class_bases: dict[str, tuple[str, ...]],
+    canonical_class: Callable[[str], str | None],
+    follow: Callable[[str], bool] = lambda _: True,
+) -> Iterator[str]:
+    """``start`` and its base classes, nearest first, each once; ``follow`` says which bases to walk through. A
+    base the project does not define (or defines without bases of its own) is yielded under its name as written,
+    so facts recorded about it are still found."""
+    seen: set[str] = set()
+    pending = [start]
+    while pending:
+        current = pending.pop(0)
+        if current in seen:
+            continue
+        seen.add(current)
+        yield current
+        for base in class_bases.get(current, ()):
+            canonical = canonical_class(base) or base
+            if follow(canonical):
+                pending.append(canonical)
+
+
 def app_label_of(model: str) -> str:
     """The app a model belongs to: the package holding its models module (``shop.models.Order`` and
     ``shop.models.order.Order`` -> ``shop``)."""
@@ -132,18 +155,8 @@ class ModelIndex:
     def _lineage(self, model: str, *, models_only: bool) -> Iterator[str]:
         """``model`` and its project base classes, nearest first, each once (``models_only``: through model
         classes only)."""
-        seen: set[str] = set()
-        pending = [model]
-        while pending:
-            current = pending.pop(0)
-            if current in seen:
-                continue
-            seen.add(current)
-            yield current
-            for base in self._class_bases.get(current, ()):
-                canonical = self._canonical_class(base)
-                if canonical is not None and (not models_only or canonical in self._django_models):
-                    pending.append(canonical)
+        follow = (lambda name: name in self._django_models) if models_only else (lambda _: True)
+        return class_lineage(model, self._class_bases, self._canonical_class, follow)
 
     def _inherited(self, model: str) -> list[tuple[str, str, str, str]]:
         """The relation fields a model declares or inherits from model classes of the project."""
@@ -301,20 +314,10 @@ class MappedIndex:
         return found[0] if len(found) == 1 else None
 
     def relationship(self, model: str, attribute: str) -> Relationship | None:
-        seen: set[str] = set()
-        pending = [model]
-        while pending:
-            current = pending.pop(0)
-            if current in seen:
-                continue
-            seen.add(current)
+        for current in class_lineage(model, self._class_bases, self._canonical_class):
             found = self.relationships.get(current, {}).get(attribute)
             if found is not None:
                 return found
-            pending.extend(
-                canonical for base in self._class_bases.get(current, ())
-                if (canonical := self._canonical_class(base)) is not None
-            )
         return None
 
     def lazy_relation(self, key: str) -> bool:

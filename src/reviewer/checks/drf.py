@@ -21,6 +21,13 @@ LIST_VIEW_ROOTS = frozenset({
     "rest_framework.viewsets.ReadOnlyModelViewSet",
     "rest_framework.mixins.ListModelMixin",
 })
+# Django's generic list views: they page only with `paginate_by`.
+DJANGO_LIST_VIEW_ROOTS = frozenset({
+    "django.views.generic.ListView",
+    "django.views.generic.list.ListView",
+    "django.views.generic.list.BaseListView",
+    "django.views.generic.list.MultipleObjectMixin",
+})
 # Relation fields that, with many=True, read `obj.<field>.all()` for every object.
 RELATED_FIELDS = frozenset({
     f"rest_framework.serializers.{name}" for name in (

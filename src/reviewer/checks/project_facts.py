@@ -14,9 +14,9 @@ class ClassBases(FactCollector):
     The join step follows these across files to decide which classes are Django models."""
 
     kind = "class-bases"
-    # A class can only be a model if its file names a model base or imports from a models module; SQLAlchemy's
-    # mapped classes derive from a declarative base and declare relationships.
-    triggers = ("Model", "models", "Base", "relationship")
+    # Classes that may be models (a model base, a models module, SQLAlchemy's declarative bases and
+    # relationships), DRF serializers and views, Django's generic views.
+    triggers = ("Model", "models", "Base", "relationship", "rest_framework", "Serializer", "View", "generic")
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         if not self.ctx.at_module_level:
