@@ -6,10 +6,20 @@ import dataclasses
 import json
 from collections.abc import Iterable, Iterator
 
-from reviewer.checks.drf import DJANGO_LIST_VIEW_ROOTS, LIST_VIEW_ROOTS, SERIALIZER_ROOTS
-from reviewer.findings import Candidate, FileResult, Finding, Related, Span
+from reviewer.checks.drf import (
+    DJANGO_LIST_VIEW_ROOTS,
+    LIST_VIEW_ROOTS,
+    SERIALIZER_ROOTS,
+)
 from reviewer.checks.pagination import FIXES as PAGINATION_FIXES
-from reviewer.model_index import CACHED_MANAGER_METHODS, LazyAccess, MappedIndex, ModelIndex, class_lineage
+from reviewer.findings import Candidate, FileResult, Finding, Related, Span
+from reviewer.model_index import (
+    CACHED_MANAGER_METHODS,
+    LazyAccess,
+    MappedIndex,
+    ModelIndex,
+    class_lineage,
+)
 
 # Bases that make a class a Django model (names as the import table resolves them).
 DJANGO_MODEL_ROOTS = frozenset({

@@ -18,7 +18,12 @@ import libcst as cst
 from reviewer.catalog import RuleSpec
 from reviewer.checks.base import Check, FileContext, Frame, bound_names
 from reviewer.checks.django_orm import MANAGER_ATTRIBUTES, is_class_name
-from reviewer.checks.drf import OBJECT_READING_FIELDS, PER_OBJECT_METHOD_PREFIX, PER_OBJECT_METHODS, RELATED_FIELDS
+from reviewer.checks.drf import (
+    OBJECT_READING_FIELDS,
+    PER_OBJECT_METHOD_PREFIX,
+    PER_OBJECT_METHODS,
+    RELATED_FIELDS,
+)
 from reviewer.checks.model_facts import keyword_argument, string_value
 from reviewer.model_index import CACHED_MANAGER_METHODS, LazyAccess, MappedAccess
 

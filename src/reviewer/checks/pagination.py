@@ -24,7 +24,11 @@ import libcst as cst
 
 from reviewer.catalog import RuleSpec
 from reviewer.checks.base import Check, FileContext
-from reviewer.checks.django_orm import LAZY_QUERYSET_METHODS, MANAGER_ATTRIBUTES, is_class_name
+from reviewer.checks.django_orm import (
+    LAZY_QUERYSET_METHODS,
+    MANAGER_ATTRIBUTES,
+    is_class_name,
+)
 from reviewer.checks.model_facts import keyword_argument, string_value
 
 # Chain methods that keep every row (Django querysets, SQLAlchemy statements, queries and results).
