@@ -27,7 +27,7 @@ def expected_findings(code: str) -> set[tuple[int, str]]:
 
 def reported_findings(code: str, rule_id: str) -> set[tuple[int, str]]:
     plan = build_plan(Settings(select=["ALL"]), CATALOG)
-    result = analyze_text(code, f"examples/{rule_id.lower()}.py", f"examples.{rule_id.lower()}", False, plan)
+    result = analyze_text(code, f"snippets/{rule_id.lower()}.py", f"snippets.{rule_id.lower()}", False, plan)
     assert not result.notices, result.notices
     findings = result.findings + ProjectIndex([result]).resolve(result.candidates)
     return {(finding.span.line, finding.rule_id) for finding in findings}
