@@ -254,6 +254,35 @@ CASES = {
                 wrapped(i)  # reported
                 pure(i)
     """,
+    "methods-of-the-same-class": """
+        from shop.models import Order
+
+        class Report:
+            def __init__(self, ids):
+                self.ids = ids
+                self.formatter = str
+
+            def order(self, i):
+                return Order.objects.get(pk=i)
+
+            def label(self, i):
+                return self.order(i).number
+
+            def pure(self, i):
+                return i * 2
+
+            def rows(self):
+                for i in self.ids:
+                    self.order(i)  # reported
+                    self.label(i)  # reported
+                    self.pure(i)
+                    self.formatter(i)
+                return [self.inherited(i) for i in self.ids]
+
+        def outside(report, ids):
+            for i in ids:
+                report.order(i)
+    """,
 }
 
 

@@ -245,13 +245,31 @@ class QueryInLoop(Check):
         return self._locals.get(self._frame_key(), {}).get(node.value)
 
     def _owning_function(self) -> str | None:
-        """The qualified name of the module-level function whose own body we are in (nested defs are not
-        attributed: they may never be called)."""
+        """The qualified name of the module-level function, or method of a module-level class, whose own body we
+        are in (``shop.services.price``, ``shop.services.Pricing.price``); nested defs are not attributed: they may
+        never be called."""
         frame = self.ctx.function_frame
         frames = self.ctx.frames
-        if frame is None or len(frames) < 2 or frames[1] is not frame or not isinstance(frame.node, cst.FunctionDef):
+        if frame is None or not isinstance(frame.node, cst.FunctionDef):
             return None
-        return self.ctx.qualify(frame.node.name.value)
+        if len(frames) >= 2 and frames[1] is frame:
+            return self.ctx.qualify(frame.node.name.value)
+        if len(frames) >= 3 and frames[1].kind == "class" and frames[2] is frame:
+            return self.ctx.qualify(f"{frames[1].node.name.value}.{frame.node.name.value}")
+        return None
+
+    def _own_method(self, func: cst.BaseExpression) -> str | None:
+        """``self.load_prices`` called in a method of a module-level class: that class's method, by qualified name
+        (a method the class inherits is not found in the project's facts, and so is not followed)."""
+        if not (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self"):
+            return None
+        frames = self.ctx.frames
+        if len(frames) < 3 or frames[1].kind != "class" or self.ctx.function_frame is not frames[2]:
+            return None
+        found, _ = self.ctx.lookup(f"self.{func.attr.value}")
+        if found:
+            return None  # an attribute assigned on the instance, not a method
+        return self.ctx.qualify(f"{frames[1].node.name.value}.{func.attr.value}")
 
     # -- bookkeeping ----------------------------------------------------------------------------------------------
 
@@ -356,6 +374,7 @@ class QueryInLoop(Check):
                 self.report(node, f"`{written}` runs a query per iteration of the loop: {advice}", requires=requires)
             self._skip_inner_calls(node)
             return
+        name = self._own_method(node.func) or name
         if name is None or "." not in name or "()" in name or "[]" in name:
             return  # not a plain module-level function of some module
         if owner is not None:
