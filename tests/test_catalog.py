@@ -78,14 +78,14 @@ VALID = (Path(rules_dir()) / "RV001.yaml").read_text(encoding="utf-8")
         (lambda t: t.replace("id: RV001\n", "id: RV001\n  oops: [\n"), "invalid YAML"),
     ],
 )
-def test_malformed_rule_files_are_rejected(tmp_path: Path, change, message: str) -> None:  # noqa: ANN001
+def test_malformed_rule_files_are_rejected(tmp_path: Path, change, message: str) -> None:
     path = _write(tmp_path, "RV001.yaml", change(VALID))
     with pytest.raises(CatalogError, match=re.escape(message)):
         parse_rule(path)
 
 
 def test_file_name_must_match_id(tmp_path: Path) -> None:
-    with pytest.raises(CatalogError, match="RV001.yaml"):
+    with pytest.raises(CatalogError, match=r"RV001\.yaml"):
         parse_rule(_write(tmp_path, "RV002.yaml", VALID))
 
 

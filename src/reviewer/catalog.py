@@ -176,7 +176,7 @@ def parse_rule(path: Path) -> RuleSpec:
     )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load_catalog(directory: str | None = None) -> dict[str, RuleSpec]:
     """All rules, keyed and ordered by id."""
     folder = Path(directory) if directory else rules_dir()

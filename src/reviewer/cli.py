@@ -10,7 +10,7 @@ import os
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -73,7 +73,7 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     version: Annotated[
-        Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+        bool | None, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
     ] = None,
 ) -> None:
     """Static code review for Python backends."""
@@ -105,31 +105,31 @@ def _scan_root(paths: list[Path], discovered_config: Path | None) -> Path:
 
 @app.command("scan")
 def scan_command(
-    paths: Annotated[Optional[list[Path]], typer.Argument(help="Files or folders to scan (default: .).")] = None,
+    paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders to scan (default: .).")] = None,
     output_format: Annotated[
         OutputFormat, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)
     ] = OutputFormat.text,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report to FILE.")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to FILE.")] = None,
     sarif_output: Annotated[
-        Optional[Path], typer.Option("--sarif-output", help="Also write SARIF to FILE (with any --format).")
+        Path | None, typer.Option("--sarif-output", help="Also write SARIF to FILE (with any --format).")
     ] = None,
     select: Annotated[
-        Optional[list[str]],
+        list[str] | None,
         typer.Option(help="Rules to run: ids (RV201), id prefixes (RV2), names or categories; comma-separated. "
                      "Replaces the configured selection."),
     ] = None,
     ignore: Annotated[
-        Optional[list[str]], typer.Option(help="Rules to skip (same forms as --select); added to the configured ones.")
+        list[str] | None, typer.Option(help="Rules to skip (same forms as --select); added to the configured ones.")
     ] = None,
-    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", help="Worker processes (default: all cores).")] = None,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="Worker processes (default: all cores).")] = None,
     config: Annotated[
-        Optional[Path], typer.Option(help="Configuration file (a pyproject.toml or a TOML file of reviewer keys).")
+        Path | None, typer.Option(help="Configuration file (a pyproject.toml or a TOML file of reviewer keys).")
     ] = None,
     category: Annotated[
-        Optional[str], typer.Option(help="SARIF automationDetails category (code scanning: one per upload).")
+        str | None, typer.Option(help="SARIF automationDetails category (code scanning: one per upload).")
     ] = None,
     max_file_size: Annotated[
-        Optional[str], typer.Option(help='Skip files larger than this (bytes, or "5 MB"). Default 5 MB.')
+        str | None, typer.Option(help='Skip files larger than this (bytes, or "5 MB"). Default 5 MB.')
     ] = None,
     exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when there are findings.")] = False,
     strict: Annotated[
@@ -185,7 +185,7 @@ def scan_command(
     raise typer.Exit(EXIT_FINDINGS if failed else EXIT_CLEAN)
 
 
-def _run(sources, plan, root, jobs, walk_notices, progress_console) -> ScanResult:  # noqa: ANN001
+def _run(sources, plan, root, jobs, walk_notices, progress_console) -> ScanResult:
     if progress_console is None:
         return scan(sources, plan, str(root), jobs, walk_notices)
     columns = (TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -209,7 +209,7 @@ def _render(
         from reviewer.report.github import render_github
 
         return render_github(result)
-    console = Console(record=True, file=open(os.devnull, "w"), color_system=None, width=10_000)  # noqa: SIM115
+    console = Console(record=True, file=open(os.devnull, "w"), color_system=None, width=10_000)
     render_text(result, console, quiet=quiet)
     return console.export_text()
 
@@ -224,7 +224,7 @@ def _write(path: Path, content: str) -> None:
 
 @app.command("rules")
 def rules_command(
-    config: Annotated[Optional[Path], typer.Option(help="Configuration file to show enabled rules for.")] = None,
+    config: Annotated[Path | None, typer.Option(help="Configuration file to show enabled rules for.")] = None,
     markdown: Annotated[bool, typer.Option("--markdown", help="Print the catalog as a Markdown table.")] = False,
 ) -> None:
     """List every rule: id, name, category, default severity, and whether this configuration enables it."""

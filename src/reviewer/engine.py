@@ -115,14 +115,14 @@ def analyze_text(text: str, rel: str, module_name: str, is_package: bool, plan: 
             try:
                 visitors.append(cls(ctx, plan.specs[cls.rule_id], plan.options[cls.rule_id]) if cls in checks
                                 else cls(ctx))
-            except Exception as exc:  # noqa: BLE001 - one check that cannot start must not cost the others
+            except Exception as exc:
                 ctx.failures.append((cls.owner, f"{type(exc).__name__}: {exc} (while starting)"))
         try:
             walk(module, visitors, ScopeTracker(ctx))
         except RecursionError:
             result.notices.append(Notice(rel, NoticeKind.SYNTAX_ERROR, "too deeply nested to analyze"))
             return result
-        except Exception as exc:  # noqa: BLE001 - a tracker bug on odd input must not stop the scan
+        except Exception as exc:
             result.notices.append(
                 Notice(rel, NoticeKind.INTERNAL_ERROR, f"analysis failed: {type(exc).__name__}: {exc}")
             )
@@ -304,7 +304,7 @@ def _safe_analyze(source: SourcePath, plan: ScanPlan) -> FileResult:
         return analyze_file(source, plan)
     except RecursionError:
         return FileResult(source.rel, notices=[Notice(source.rel, NoticeKind.SYNTAX_ERROR, "too deeply nested")])
-    except Exception as exc:  # noqa: BLE001 - one file's failure must not lose the others'
+    except Exception as exc:
         message = f"internal error: {type(exc).__name__}: {exc}"
         return FileResult(source.rel, notices=[Notice(source.rel, NoticeKind.INTERNAL_ERROR, message)])
 

@@ -232,9 +232,9 @@ class ModelIndex:
                 model = found.target
                 continue
             if found.kind == "single":
-                loaded = loaded_as in access.prefetch_related or not through_manager and (
+                loaded = loaded_as in access.prefetch_related or (not through_manager and (
                     loaded_as in access.select_related or access.select_all
-                )
+                ))
                 if last:
                     return not access.call and not loaded
                 if not loaded or found.target is None:

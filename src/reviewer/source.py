@@ -165,7 +165,7 @@ def parse(text: str, rel: str) -> cst.Module:
         raise SourceError(Notice(rel, NoticeKind.SYNTAX_ERROR, message, line=line)) from None
     except RecursionError:
         raise SourceError(Notice(rel, NoticeKind.SYNTAX_ERROR, "too deeply nested to parse")) from None
-    except Exception as exc:  # noqa: BLE001 - the parser's own failures on odd input must not stop the scan
+    except Exception as exc:
         raise SourceError(Notice(rel, NoticeKind.SYNTAX_ERROR, f"cannot parse: {type(exc).__name__}: {exc}")) from None
 
 

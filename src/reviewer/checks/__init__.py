@@ -34,13 +34,13 @@ def _subclasses(base: type[Visitor], key: str) -> dict[str, type[Visitor]]:
     return dict(sorted(found.items()))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def check_classes() -> dict[str, type[Check]]:
     """Every check class, keyed by rule id."""
     return _subclasses(Check, "rule_id")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def fact_collectors() -> dict[str, type[FactCollector]]:
     """Every fact collector, keyed by the kind of fact it records."""
     return _subclasses(FactCollector, "kind")

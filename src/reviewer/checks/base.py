@@ -549,7 +549,7 @@ UNVISITED_NODE_TYPES = (
 )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _child_fields(node_type: type) -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(node_type))
 
@@ -626,12 +626,12 @@ class GuardedVisitor(cst.BatchableCSTVisitor):
         self.ctx = ctx
         self.failed = False
 
-    def get_visitors(self):  # noqa: ANN201 - libcst's signature
+    def get_visitors(self):
         # libcst finds the methods with inspect.getmembers, a few milliseconds per instance: once per class here.
         return {name: self._guarded(getattr(self, name)) for name in self._visitor_method_names()}
 
     @classmethod
-    @functools.lru_cache(maxsize=None)
+    @functools.cache
     def _visitor_method_names(cls) -> tuple[str, ...]:
         """Visitor methods the check's own classes define (libcst's base classes declare one stub per node type)."""
         names: set[str] = set()
@@ -642,7 +642,7 @@ class GuardedVisitor(cst.BatchableCSTVisitor):
                       if name.startswith(("visit_", "leave_")) and callable(member)}
         return tuple(sorted(names))
 
-    def _guarded(self, method):  # noqa: ANN001, ANN202
+    def _guarded(self, method):
         def run(node: cst.CSTNode) -> Any:
             if self.failed:
                 return None
@@ -650,7 +650,7 @@ class GuardedVisitor(cst.BatchableCSTVisitor):
                 return method(node)
             except RecursionError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - a bug in one visitor must not stop the scan
+            except Exception as exc:
                 self.failed = True
                 where = traceback.extract_tb(exc.__traceback__)[-1]
                 self.ctx.failures.append(

@@ -137,7 +137,7 @@ class LazyRelationInLoop(Check):
         if not isinstance(node.func, cst.Attribute):
             return self._returned_rows(node) or self._mapped_rows(node)
         receiver, method = node.func.value, node.func.attr.value
-        if isinstance(receiver, cst.Name) and receiver.value == "self" or self._is_super_call(receiver):
+        if (isinstance(receiver, cst.Name) and receiver.value == "self") or self._is_super_call(receiver):
             return self._returned_rows(node)
         if method not in ROW_PRESERVING_METHODS and method not in ("select_related", "prefetch_related"):
             return self._mapped_rows(node)
