@@ -53,3 +53,24 @@ def test_settings_split_over_modules(monkeypatch: pytest.MonkeyPatch) -> None:
     throttled = "REST_FRAMEWORK.DEFAULT_THROTTLE_CLASSES|MIDDLEWARE[axes.middleware.AxesMiddleware]"
     assert not index.holds(("settings-unset", throttled))
     assert index.holds(("settings-unset", "REST_FRAMEWORK.DEFAULT_THROTTLE_CLASSES|INSTALLED_APPS[axes]"))
+
+
+def test_flask_configuration_set_anywhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(reviewer.engine, "check_classes", lambda: {"RV901": NeedsSettings})
+    factory = """
+        from flask import Flask
+
+        def create_app():
+            app = Flask(__name__)
+            app.config["MAX_CONTENT_LENGTH"] = 16 * 1024 * 1024
+            return app
+    """
+    assert ProjectIndex([facts(factory, "web.app")]).setting_enabled("MAX_CONTENT_LENGTH")
+    updated = "app.config.update(MAX_CONTENT_LENGTH=None)\\n"
+    assert not ProjectIndex([facts(updated, "web.app")]).setting_enabled("MAX_CONTENT_LENGTH")
+    config_class = """
+        class ProductionConfig:
+            MAX_CONTENT_LENGTH = 10_000_000
+    """
+    assert ProjectIndex([facts(config_class, "web.config")]).setting_enabled("MAX_CONTENT_LENGTH")
+    assert not ProjectIndex([facts("limits = {}\\n", "web.other")]).setting_enabled("MAX_CONTENT_LENGTH")

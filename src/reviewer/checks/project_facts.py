@@ -35,8 +35,11 @@ class ClassBases(FactCollector):
 SETTINGS_OF_INTEREST = frozenset({
     "REST_FRAMEWORK", "MIDDLEWARE", "INSTALLED_APPS", "DEBUG", "PASSWORD_HASHERS",
     "CORS_ALLOW_ALL_ORIGINS", "CORS_ORIGIN_ALLOW_ALL", "CORS_ALLOW_CREDENTIALS", "CORS_ALLOWED_ORIGIN_REGEXES",
-    "CORS_ORIGIN_REGEX_WHITELIST", "RATELIMIT_ENABLE", "AXES_ENABLED",
+    "CORS_ORIGIN_REGEX_WHITELIST", "RATELIMIT_ENABLE", "AXES_ENABLED", "MAX_CONTENT_LENGTH",
 })
+# Flask configuration keys, which an app sets wherever it is configured: `app.config["KEY"] = v` (also inside a
+# factory function), `app.config.update(KEY=v)`, or a class attribute of a config class (`class Config: KEY = v`).
+FLASK_CONFIG_KEYS = frozenset({"MAX_CONTENT_LENGTH"})
 
 
 def literal_state(node: cst.BaseExpression) -> str:
@@ -64,10 +67,11 @@ class ProjectSettings(FactCollector):
     triggers = tuple(SETTINGS_OF_INTEREST)
 
     def visit_Assign(self, node: cst.Assign) -> None:
-        if not self.ctx.at_module_level:
-            return
         for target in node.targets:
-            self._assigned(target.target, node.value)
+            if self.ctx.at_module_level:
+                self._assigned(target.target, node.value)
+            else:
+                self._flask_config_assigned(target.target, node.value)
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
         if self.ctx.at_module_level and node.value is not None:
@@ -78,7 +82,30 @@ class ProjectSettings(FactCollector):
                 and node.target.value in SETTINGS_OF_INTEREST:
             self._record_items(node.target.value, node.value)
 
+    def _flask_config_assigned(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
+        if isinstance(target, cst.Name) and target.value in FLASK_CONFIG_KEYS and self.ctx.frames[-1].kind == "class":
+            self._record(target.value, "", literal_state(value))
+        elif isinstance(target, cst.Subscript) and _is_config(target.value) and len(target.slice) == 1:
+            index = target.slice[0].slice
+            key = string_value(index.value) if isinstance(index, cst.Index) else None
+            if key in FLASK_CONFIG_KEYS:
+                self._record(key, "", literal_state(value))
+
+    def _flask_config_updated(self, node: cst.Call) -> None:
+        """``app.config.update(MAX_CONTENT_LENGTH=...)`` or ``app.config.update({"MAX_CONTENT_LENGTH": ...})``."""
+        for arg in node.args:
+            if arg.keyword is not None and arg.keyword.value in FLASK_CONFIG_KEYS:
+                self._record(arg.keyword.value, "", literal_state(arg.value))
+            elif arg.keyword is None and isinstance(arg.value, cst.Dict):
+                for element in arg.value.elements:
+                    key = string_value(element.key) if isinstance(element, cst.DictElement) else None
+                    if key in FLASK_CONFIG_KEYS:
+                        self._record(key, "", literal_state(element.value))
+
     def visit_Call(self, node: cst.Call) -> None:
+        if isinstance(node.func, cst.Attribute) and node.func.attr.value == "update" and _is_config(node.func.value):
+            self._flask_config_updated(node)
+            return
         if not (self.ctx.at_module_level and isinstance(node.func, cst.Attribute)
                 and isinstance(node.func.value, cst.Name) and node.func.value.value in SETTINGS_OF_INTEREST):
             return
@@ -87,7 +114,9 @@ class ProjectSettings(FactCollector):
             self._record_items(name, node.args[-1].value)
 
     def _assigned(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
-        if isinstance(target, cst.Name) and target.value in SETTINGS_OF_INTEREST:
+        if isinstance(target, cst.Subscript) and _is_config(target.value):
+            self._flask_config_assigned(target, value)
+        elif isinstance(target, cst.Name) and target.value in SETTINGS_OF_INTEREST:
             self._record(target.value, "", literal_state(value))
             self._record_items(target.value, value)
         elif isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name) \
@@ -115,3 +144,8 @@ class ProjectSettings(FactCollector):
 
     def _record(self, name: str, key: str, state: str) -> None:
         self.ctx.add_fact(self.kind, (name, key, state, self.ctx.module))
+
+
+def _is_config(node: cst.BaseExpression) -> bool:
+    """``app.config``, ``self.app.config``, ``current_app.config``: a Flask app's configuration mapping."""
+    return isinstance(node, cst.Attribute) and node.attr.value == "config"
