@@ -7,6 +7,7 @@ report with ``# RV107``.
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,8 @@ from conftest import marked_lines, rule_plan
 from conftest import reported as reported_with
 
 from reviewer.discover import discover
-from reviewer.engine import scan
+from reviewer.engine import analyze_text, scan
+from reviewer.index import ProjectIndex
 
 FIXTURE = Path(__file__).parent / "fixtures" / "injection_app"
 PLAN = rule_plan("RV107")
@@ -197,10 +199,8 @@ def test_message_names_the_call_and_the_payload() -> None:
     )
 
 
-def test_serializer_finding_points_at_the_write() -> None:
-    from conftest import analyze_source
-
-    source = """
+def test_serializer_finding_points_at_the_write_in_another_module() -> None:
+    serializers = textwrap.dedent("""\
         from rest_framework import serializers
 
         class OrderSerializer(serializers.ModelSerializer):
@@ -208,13 +208,28 @@ def test_serializer_finding_points_at_the_write() -> None:
                 model = Order
                 fields = "__all__"
 
+        class ReadOnlyOrderSerializer(serializers.ModelSerializer):
+            class Meta:
+                model = Order
+                fields = "__all__"
+    """)
+    views = textwrap.dedent("""\
+        from shop.serializers import OrderSerializer, ReadOnlyOrderSerializer
+
         def create(request):
             return OrderSerializer(data=request.data)
-    """
-    [finding] = analyze_source(source, PLAN).findings
-    assert finding.span.line == 7
-    assert [(related.span.line, related.message) for related in finding.related] == [
-        (10, "`OrderSerializer` accepts request data here")
+
+        def show(request, order):
+            return ReadOnlyOrderSerializer(order).data
+    """)
+    results = [
+        analyze_text(serializers, "shop/serializers.py", "shop.serializers", False, PLAN),
+        analyze_text(views, "shop/views.py", "shop.views", False, PLAN),
+    ]
+    [finding] = ProjectIndex(results).resolve([c for r in results for c in r.candidates])
+    assert (finding.path, finding.span.line) == ("shop/serializers.py", 6)
+    assert [(r.path, r.span.line, r.message) for r in finding.related] == [
+        ("shop/views.py", 4, "used for writes here")
     ]
 
 

@@ -124,6 +124,14 @@ class ProjectIndex:
                 self._nested.setdefault(self.canonical_class(nested) or nested, []).append(
                     (path, self.canonical_class(parent) or parent, many)
                 )
+        # Serializer -> a place that uses it to deserialize request data.
+        self._serializer_writes: dict[str, Related] = {}
+        for result in results:
+            for serializer, (line, column, end_line, end_column) in result.facts.get("serializer-write", ()):
+                self._serializer_writes.setdefault(
+                    self.canonical_class(serializer) or serializer,
+                    Related(result.path, Span(line, column, end_line, end_column), "used for writes here"),
+                )
         # (setting, key) -> the states it is given anywhere in the project (see ProjectSettings).
         self.settings: dict[tuple[str, str], set[str]] = {}
         for result in results:
@@ -256,6 +264,8 @@ class ProjectIndex:
             return self.serialized_lazily(key) is not None
         if kind == "unpaginated-view":
             return self.unpaginated_view(key) is not None
+        if kind == "serializer-written":
+            return (self.canonical_class(key) or key) in self._serializer_writes
         if kind == "sa-lazy-relation":
             return self.mapped.lazy_relation(key)
         if kind == "settings-unset":  # none of the "|"-separated settings is enabled anywhere in the project
@@ -284,6 +294,9 @@ class ProjectIndex:
         if kind == "serializer-lazy":
             found = self.serialized_lazily(key)
             return (found[0].where,) if found else ()
+        if kind == "serializer-written":
+            written = self._serializer_writes.get(self.canonical_class(key) or key)
+            return (written,) if written else ()
         return ()
 
     def resolve(self, candidates: list[Candidate]) -> list[Finding]:

@@ -18,9 +18,9 @@ Reported:
 - ``setattr(obj, key, ...)`` in a loop over the payload's keys or items, unless the key is tested for membership in
   the loop before;
 - a DRF ``ModelSerializer`` whose ``Meta`` has ``fields = "__all__"`` or ``exclude``, when this file uses it for
-  writes: as the ``serializer_class`` of a view that accepts writes (create/update generics, ``ModelViewSet``,
-  the create/update mixins), or called with ``data=``. A serializer used only in another file is not seen (the
-  join step would need a fact about serializer uses);
+  writes anywhere in the project: as the ``serializer_class`` of a view that accepts writes (create/update
+  generics, ``ModelViewSet``, the create/update mixins), or called with ``data=`` (decided in the join step, with
+  the write as a related location);
 - a Django ``ModelForm`` with ``fields = "__all__"`` or ``exclude`` in its ``Meta``, and ``CreateView``/
   ``UpdateView`` with ``fields = "__all__"``: they render and accept every editable field.
 """
@@ -97,8 +97,6 @@ class MassAssignment(Check):
     def __init__(self, ctx: FileContext, spec: RuleSpec, options: dict) -> None:
         super().__init__(ctx, spec, options)
         self._functions: dict[cst.CSTNode, FunctionState] = {}
-        self._serializers: dict[str, SerializerMeta] = {}  # class name in this file -> its all-fields Meta
-        self._written_serializers: dict[str, cst.CSTNode] = {}  # class name -> where it is used for writes
         self._open_loops: list[cst.For] = []
 
     # -- functions ------------------------------------------------------------------------------------------------
@@ -370,7 +368,7 @@ class MassAssignment(Check):
                 f"(owner, role, price), and fields added to the model later become writable; list `fields` explicitly",
             )
         elif bases & MODEL_SERIALIZERS and self.ctx.at_module_level:
-            self._serializers[node.name.value] = SerializerMeta(target, how)
+            self._report_serializer(node.name.value, SerializerMeta(target, how))
 
     @staticmethod
     def _all_fields(body: cst.BaseSuite, allow_exclude: bool) -> tuple[cst.CSTNode, str] | None:
@@ -403,25 +401,27 @@ class MassAssignment(Check):
                     isinstance(small, cst.Assign) and len(small.targets) == 1
                     and isinstance(small.targets[0].target, cst.Name)
                     and small.targets[0].target.value == "serializer_class"
-                    and isinstance(small.value, cst.Name)
                 ):
-                    self._written_serializers.setdefault(small.value.value, small)
+                    self._note_write(small.value, small)
 
     def _note_serializer_write(self, call: cst.Call) -> None:
-        if not isinstance(call.func, cst.Name):
-            return
         if any(arg.keyword is not None and arg.keyword.value == "data" for arg in call.args):
-            self._written_serializers.setdefault(call.func.value, call)
+            self._note_write(call.func, call)
 
-    def leave_Module(self, original_node: cst.Module) -> None:
-        for name, meta in self._serializers.items():
-            use = self._written_serializers.get(name)
-            if use is None:
-                continue
-            self.report(
-                meta.node,
-                f"`{name}` deserializes every model field {meta.how} and is used for writes: a client can set fields "
-                f"it must not (owner, role, price), and fields added to the model later become writable; list "
-                f"`fields` explicitly or mark the others `read_only_fields`",
-                related=((use, f"`{name}` accepts request data here"),),
-            )
+    def _note_write(self, serializer: cst.BaseExpression, use: cst.CSTNode) -> None:
+        """A serializer used to deserialize request data, told to the project: the class may be declared in
+        another module (``serializers.py`` next to ``views.py``)."""
+        name = self.ctx.qualified_name(serializer) if isinstance(serializer, (cst.Name, cst.Attribute)) else None
+        if name is None and isinstance(serializer, cst.Name):
+            name = self.ctx.qualify(serializer.value)  # a class defined further down this module
+        if name is not None:
+            self.ctx.add_fact("serializer-write", (name,), at=use)
+
+    def _report_serializer(self, name: str, meta: SerializerMeta) -> None:
+        self.report(
+            meta.node,
+            f"`{name}` deserializes every model field {meta.how} and is used for writes: a client can set fields "
+            f"it must not (owner, role, price), and fields added to the model later become writable; list "
+            f"`fields` explicitly or mark the others `read_only_fields`",
+            requires=("serializer-written", self.ctx.qualify(name)),
+        )
