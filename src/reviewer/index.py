@@ -134,8 +134,10 @@ class ProjectIndex:
                 )
         # (setting, key) -> the states it is given anywhere in the project (see ProjectSettings).
         self.settings: dict[tuple[str, str], set[str]] = {}
+        # Rate limits configured outside settings modules (Flask-Limiter defaults, limiting helpers) are recorded
+        # in the same shape and read with them.
         for result in results:
-            for name, key, state, _module in result.facts.get("settings", ()):
+            for name, key, state, _module in [*result.facts.get("settings", ()), *result.facts.get("rate-limits", ())]:
                 self.settings.setdefault((name, key), set()).add(state)
 
     def canonical_class(self, name: str) -> str | None:
