@@ -1,11 +1,19 @@
-"""Scan speed on a real project, against libcst's bare parse and, when installed, peers, in one run.
+"""Scan speed and memory on real projects, against libcst's bare parse and peers, in one run.
 
-Usage: python bench/bench.py [--package django==5.1.4] [--source DIR] [--repeat 3]
+Usage: python bench/bench.py [--package django==5.1.4 --package django-oscar==4.2.1] [--source DIR]
+                             [--repeat 3] [--no-peers]
 
-Downloads the package's sdist with pip into a temporary folder (or uses --source), then reports median wall times
-of: libcst parse of every file (one process, no checks), ``reviewer scan`` with -j1 and -j2 (whole process, all
-default rules, no cache), and bandit / ruff / semgrep on the same files if they are on PATH. Ratios are relative
-to the parse-only time and between -j2 and -j1.
+For each corpus (the sdist of each ``--package``, downloaded with pip into a temporary folder, or ``--source``),
+prints one table of median wall time, CPU time (user + system, the process and its workers) and peak memory (the
+largest single process) for:
+
+- libcst parse of every file, in 1 and 2 processes (no checks): the floor any libcst-based analyzer stands on;
+- ``reviewer scan``, all default rules: cold with ``-j1`` and ``-j2`` (no cache), warm (nothing changed since the
+  last run, cache on), and after one file changed (cache on);
+- bandit (all plugins), ruff (``S,ASYNC,PERF,DJ``, ``--no-cache``) and semgrep (the equivalent local rules in
+  ``bench/semgrep-rules.yaml``, ``-j2``), installed in a throwaway virtual environment (``--no-peers`` skips them);
+
+then the ratios the speed goals are stated in.
 """
 
 from __future__ import annotations
@@ -19,77 +27,185 @@ import sys
 import tarfile
 import tempfile
 import time
+import venv
+import zipfile
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import libcst as cst
 
+HERE = Path(__file__).parent
+PEERS = ("bandit", "ruff", "semgrep")
+
+
+@dataclass(frozen=True)
+class Measure:
+    wall: float
+    cpu: float
+    peak_mb: float
+
 
 def download(package: str, into: Path) -> Path:
-    subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "-q", "-d", str(into), package],
-        check=True,
-    )
-    archive = next(into.glob("*.tar.gz"))
+    """The package's source distribution (or, when it has none that builds, its wheel), unpacked."""
+    into.mkdir(parents=True)
+    pip = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(into), package]
+    if subprocess.run([*pip, "--no-binary", ":all:"], check=False, capture_output=True).returncode != 0:
+        subprocess.run(pip, check=True, capture_output=True)
+    archive = next(p for p in into.iterdir() if p.is_file())
+    target = into / "src"
+    if archive.suffix == ".whl":
+        with zipfile.ZipFile(archive) as wheel:
+            wheel.extractall(target)
+        return target
     with tarfile.open(archive) as tar:
-        tar.extractall(into, filter="data")
-    return next(p for p in into.iterdir() if p.is_dir())
+        tar.extractall(target, filter="data")
+    return next(p for p in target.iterdir() if p.is_dir())
 
 
 def python_files(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*.py") if p.is_file())
+    return sorted(p for p in root.rglob("*.py") if p.is_file() and not p.is_symlink())
 
 
-def parse_only(files: list[Path]) -> float:
-    started = time.perf_counter()
-    for path in files:
+def _parse_chunk(paths: list[str]) -> int:
+    parsed = 0
+    for path in paths:
         try:
-            cst.parse_module(path.read_bytes())
-        except Exception:  # noqa: BLE001, S112 - a file libcst cannot parse costs what it costs
+            cst.parse_module(Path(path).read_bytes())
+            parsed += 1
+        except Exception:  # a file libcst cannot parse costs what it costs
             continue
-    return time.perf_counter() - started
+    return parsed
 
 
-def timed(command: list[str]) -> float:
+def parse_only(files: list[Path], processes: int) -> int:
+    paths = [str(p) for p in files]
+    if processes == 1:
+        return _parse_chunk(paths)
+    chunks = [paths[start::processes * 8] for start in range(processes * 8)]
+    with ProcessPoolExecutor(max_workers=processes) as pool:
+        return sum(pool.map(_parse_chunk, chunks))
+
+
+def run(command: list[str]) -> Measure:
+    """Wall time, CPU time and peak memory of a command, its waited-for workers included."""
     started = time.perf_counter()
-    subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-    return time.perf_counter() - started
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, _, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
+    return Measure(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
 
 
-def median_of(repeat: int, measure) -> float:  # noqa: ANN001
-    return statistics.median(measure() for _ in range(repeat))
+def in_child(function: Callable[[], object]) -> Measure:
+    """Measure a Python function in a forked child, so its memory and CPU are its own."""
+    started = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        function()
+        os._exit(0)
+    _, _, usage = os.wait4(pid, 0)
+    return Measure(time.perf_counter() - started, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
+
+
+def median(measures: list[Measure]) -> Measure:
+    return Measure(
+        statistics.median(m.wall for m in measures),
+        statistics.median(m.cpu for m in measures),
+        max(m.peak_mb for m in measures),
+    )
+
+
+def peers_environment(folder: Path) -> Path | None:
+    """A throwaway virtual environment with bandit, ruff and semgrep; None when they cannot be installed."""
+    venv.EnvBuilder(with_pip=True).create(folder)
+    python = folder / "bin" / "python"
+    installed = subprocess.run([python, "-m", "pip", "install", "-q", *PEERS], check=False, capture_output=True)
+    if installed.returncode != 0:
+        print(f"peers not installed: {installed.stderr.decode()[-300:]}", file=sys.stderr)
+        return None
+    return folder / "bin"
+
+
+def bench_corpus(root: Path, repeat: int, peers: Path | None, work: Path) -> None:
+    files = python_files(root)
+    lines = sum(len(p.read_bytes().splitlines()) for p in files)
+    print(f"\n## {root.name}: {len(files):,} files, {lines:,} lines (median of {repeat} runs)\n")
+    rows: dict[str, Measure] = {}
+
+    def measure(name: str, take: Callable[[], Measure], before: Callable[[], None] | None = None) -> None:
+        samples = []
+        for _ in range(repeat):
+            if before:
+                before()
+            samples.append(take())
+        rows[name] = median(samples)
+
+    measure("libcst parse only, 1 process", lambda: in_child(lambda: parse_only(files, 1)))
+    measure("libcst parse only, 2 processes", lambda: in_child(lambda: parse_only(files, 2)))
+    scan = [sys.executable, "-m", "reviewer", "scan", str(root), "--no-progress", "--exit-zero", "-f", "json",
+            "-o", os.devnull]
+    cache = work / "cache"
+    cached = [*scan, "-j2", "--cache-dir", str(cache)]
+    measure("reviewer cold -j1", lambda: run([*scan, "-j1", "--no-cache"]))
+    measure("reviewer cold -j2", lambda: run([*scan, "-j2", "--no-cache"]))
+    run(cached)  # fill the cache
+    measure("reviewer warm (nothing changed)", lambda: run(cached))
+    changed = max(files, key=lambda p: p.stat().st_size)
+    original = changed.read_bytes()
+    counter = iter(range(1_000_000))
+    measure("reviewer warm, one file changed", lambda: run(cached),
+            before=lambda: changed.write_bytes(original + f"\n# edit {next(counter)}\n".encode()))
+    changed.write_bytes(original)
+    if peers is not None:
+        measure("bandit (all plugins)", lambda: run([str(peers / "bandit"), "-q", "-r", str(root), "-f", "json",
+                                                    "-o", os.devnull]))
+        measure("ruff S,ASYNC,PERF,DJ --no-cache", lambda: run([str(peers / "ruff"), "check", "--no-cache",
+                                                                "--select", "S,ASYNC,PERF,DJ", "--exit-zero", "-q",
+                                                                str(root)]))
+        measure("semgrep (local rules, -j2)", lambda: run([str(peers / "semgrep"), "scan", "--metrics=off",
+                                                           "--config", str(HERE / "semgrep-rules.yaml"), "-j", "2",
+                                                           "--quiet", "--json", "-o", os.devnull, str(root)]))
+
+    print(f"| {'what':<36} | {'wall s':>7} | {'CPU s':>7} | {'peak MB':>8} |")
+    print(f"|{'-' * 38}|{'-' * 9}|{'-' * 9}|{'-' * 10}|")
+    for name, m in rows.items():
+        print(f"| {name:<36} | {m.wall:>7.2f} | {m.cpu:>7.2f} | {m.peak_mb:>8.0f} |")
+
+    cold1, cold2 = rows["reviewer cold -j1"].wall, rows["reviewer cold -j2"].wall
+    ratios = {
+        "cold -j2 / parse-only 2 processes (goal <= 1.3)": cold2 / rows["libcst parse only, 2 processes"].wall,
+        "cold -j2 / cold -j1 (goal <= 0.6)": cold2 / cold1,
+        "warm / cold -j2 (goal <= 0.05)": rows["reviewer warm (nothing changed)"].wall / cold2,
+        "one file changed / cold -j2 (goal <= 0.1)": rows["reviewer warm, one file changed"].wall / cold2,
+    }
+    if "bandit (all plugins)" in rows:
+        ratios["cold -j2 / bandit (goal <= 0.5)"] = cold2 / rows["bandit (all plugins)"].wall
+        ratios["warm / ruff cold (goal <= 3)"] = (
+            rows["reviewer warm (nothing changed)"].wall / rows["ruff S,ASYNC,PERF,DJ --no-cache"].wall
+        )
+        ratios["cold -j2 / semgrep -j2"] = cold2 / rows["semgrep (local rules, -j2)"].wall
+    print()
+    for name, value in ratios.items():
+        print(f"- {name}: {value:.2f}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--package", default="django==5.1.4", help="pip requirement whose sdist to scan")
-    parser.add_argument("--source", type=Path, help="scan this folder instead of downloading")
+    parser.add_argument("--package", action="append", help="pip requirement whose source to scan (repeatable)")
+    parser.add_argument("--source", type=Path, action="append", help="scan this folder instead (repeatable)")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--no-peers", action="store_true", help="do not install and time bandit, ruff and semgrep")
     args = parser.parse_args()
+    packages = args.package or ([] if args.source else ["django==5.1.4", "django-oscar==4.2.1"])
 
     with tempfile.TemporaryDirectory() as temp:
-        root = args.source or download(args.package, Path(temp))
-        files = python_files(root)
-        lines = sum(len(p.read_bytes().splitlines()) for p in files)
-        print(f"corpus: {root.name}: {len(files)} files, {lines:,} lines; median of {args.repeat} runs")
-        reviewer = [sys.executable, "-m", "reviewer", "scan", str(root), "--no-progress", "--exit-zero",
-                    "-f", "json", "-o", os.devnull]
-        rows = {"libcst parse only (1 process)": median_of(args.repeat, lambda: parse_only(files))}
-        rows["reviewer scan -j1"] = median_of(args.repeat, lambda: timed([*reviewer, "-j1"]))
-        rows["reviewer scan -j2"] = median_of(args.repeat, lambda: timed([*reviewer, "-j2"]))
-        peers = {
-            "bandit (all plugins)": ["bandit", "-q", "-r", str(root), "-f", "json", "-o", os.devnull],
-            "ruff S,ASYNC (--no-cache)": ["ruff", "check", "--no-cache", "--select", "S,ASYNC", "--exit-zero",
-                                          "-q", str(root)],
-        }
-        for name, command in peers.items():
-            if shutil.which(command[0]):
-                rows[name] = median_of(args.repeat, lambda command=command: timed(command))
-
-        parse = rows["libcst parse only (1 process)"]
-        print(f"{'what':<34}{'seconds':>9}{'files/s':>10}{'x parse':>9}")
-        for name, seconds in rows.items():
-            print(f"{name:<34}{seconds:>9.2f}{len(files) / seconds:>10.0f}{seconds / parse:>9.2f}")
-        print(f"-j2 / -j1: {rows['reviewer scan -j2'] / rows['reviewer scan -j1']:.2f}")
+        work = Path(temp)
+        peers = None if args.no_peers else peers_environment(work / "peers")
+        roots = [*(args.source or ()), *(download(p, work / f"corpus{n}") for n, p in enumerate(packages))]
+        for number, root in enumerate(roots):
+            bench_corpus(root, args.repeat, peers, work / f"run{number}")
+            shutil.rmtree(work / f"run{number}", ignore_errors=True)
 
 
 if __name__ == "__main__":

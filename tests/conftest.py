@@ -7,6 +7,7 @@ engine by patching ``reviewer.engine.check_classes``.
 
 from __future__ import annotations
 
+import os
 import re
 import textwrap
 from collections.abc import Callable
@@ -21,6 +22,12 @@ from reviewer.checks.base import Check
 from reviewer.engine import ScanPlan, analyze_text
 from reviewer.findings import FileResult, Severity
 from reviewer.index import ProjectIndex
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cache_outside_the_source_tree(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The command lines the tests run cache their results in a temporary folder, not next to the fixtures."""
+    os.environ["REVIEWER_CACHE_DIR"] = str(tmp_path_factory.mktemp("reviewer-cache"))
 
 
 def make_spec(

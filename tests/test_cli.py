@@ -175,3 +175,44 @@ def test_rules_and_explain() -> None:
 def test_version() -> None:
     result = reviewer("--version")
     assert result.returncode == 0 and result.stdout.startswith("reviewer ")
+
+
+# -- the cache -------------------------------------------------------------------------------------------------------
+
+
+def without_timing(report: str) -> dict:
+    data = json.loads(report)
+    del data["summary"]["elapsed_seconds"]
+    return data
+
+
+def test_warm_scan_reuses_results_and_reports_the_same(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("api", "shop"):
+        (project / name).mkdir()
+        for path in (ASYNC_APP / name).glob("*.py"):
+            (project / name / path.name).write_text(path.read_text())
+    cache = tmp_path / "cache"
+    args = ("scan", str(project), "--no-progress", "--cache-dir", str(cache))
+    cold = reviewer(*args, "-f", "json")
+    warm = reviewer(*args, "-f", "json")
+    assert cold.returncode == warm.returncode == 1
+    assert without_timing(cold.stdout) == without_timing(warm.stdout)
+    assert "unchanged since the last run" in reviewer(*args).stdout
+
+    # One file changed: it is analyzed again, the others come from the cache.
+    changed = next((project / "api").glob("*.py"))
+    changed.write_text(changed.read_text() + "\n\nasync def extra():\n    import time\n    time.sleep(1)\n")
+    text = reviewer(*args).stdout
+    files = len(list(project.rglob("*.py")))
+    assert f"{files - 1} unchanged since the last run" in text
+    assert json.loads(reviewer(*args, "-f", "json").stdout)["summary"]["findings"] == \
+        json.loads(cold.stdout)["summary"]["findings"] + 1
+
+    # Corrupt entries are rebuilt; --no-cache neither reads nor writes.
+    for entry in cache.rglob("*.json"):
+        entry.write_text("{not json")
+    assert without_timing(reviewer(*args, "-f", "json").stdout) == \
+        without_timing(reviewer(*args, "-f", "json", "--no-cache").stdout)
+    assert "unchanged since the last run" not in reviewer(*args, "--no-cache").stdout

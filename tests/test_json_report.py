@@ -75,6 +75,7 @@ def test_findings(scan: ScanResult) -> None:
         "message": "Hard-coded secret in `API_KEY`.",
         "fingerprint": scan.findings[0].fingerprint,
         "related": [],
+        "fix": None,
     }
     assert findings[1]["range"] == {"start": {"line": 40, "column": 9}, "end": {"line": 42, "column": 10}}
     assert findings[1]["message"] == "Query in a loop:\n`order.customer` is fetched per order."

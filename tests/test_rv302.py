@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from conftest import analyze_source, marked_lines, reported, rule_plan
 
-from reviewer.checks.passwords import is_password_column, is_test_path
+from reviewer.checks.base import is_test_path
+from reviewer.checks.passwords import is_password_column
 from reviewer.discover import discover
 from reviewer.engine import analyze_text, scan
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from conftest import analyze_source, marked_lines, reported, rule_plan
 
-from reviewer.checks.crypto import is_test_path, security_purpose
+from reviewer.checks.base import is_test_path
+from reviewer.checks.crypto import security_purpose
 from reviewer.discover import discover
 from reviewer.engine import analyze_text, scan
 

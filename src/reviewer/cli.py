@@ -6,6 +6,7 @@ user mistake (bad flag, bad config, missing path) is one ``error:`` line and exi
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from enum import Enum
@@ -17,8 +18,12 @@ from rich.console import Console
 from rich.markdown import Markdown
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from reviewer import __version__
+from reviewer.baseline import DEFAULT_FILE, Entry, anchored_path, load_baseline, stale_entries, write_baseline
+from reviewer.baseline import match as baseline_match
+from reviewer.cache import DEFAULT_DIRECTORY as DEFAULT_CACHE_DIRECTORY
 from reviewer.catalog import CatalogError, RuleSpec, load_catalog, markdown_table
 from reviewer.config import (
     ConfigError,
@@ -35,6 +40,7 @@ from reviewer.config import (
 from reviewer.discover import discover
 from reviewer.engine import UNUSED_SUPPRESSION_RULE, default_jobs, scan
 from reviewer.findings import ScanResult
+from reviewer.gitdiff import changed_lines
 from reviewer.report.text import render_text
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -128,27 +134,117 @@ def scan_command(
     category: Annotated[
         str | None, typer.Option(help="SARIF automationDetails category (code scanning: one per upload).")
     ] = None,
+    include_suppressed: Annotated[
+        bool,
+        typer.Option("--include-suppressed",
+                     help="SARIF: also write findings silenced by inline comments, marked as suppressed."),
+    ] = False,
+    project_root: Annotated[
+        Path | None,
+        typer.Option("--project-root", metavar="DIR",
+                     help="Analyze every file under DIR (cross-file facts such as models defined elsewhere) but "
+                     "report only findings in PATHS. For pre-commit hooks and editors."),
+    ] = None,
     max_file_size: Annotated[
         str | None, typer.Option(help='Skip files larger than this (bytes, or "5 MB"). Default 5 MB.')
     ] = None,
     exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when there are findings.")] = False,
+    fix: Annotated[
+        bool, typer.Option("--fix", help="Apply the findings' safe fixes, then report what remains.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="With --fix: print the fixes as a unified diff; write nothing.")
+    ] = False,
     strict: Annotated[
         bool, typer.Option("--strict", help="Files that could not be scanned fail the run (exit 1).")
     ] = False,
     report_unused_ignores: Annotated[
         bool, typer.Option("--report-unused-ignores", help="Report suppression comments that silence nothing (RV001).")
     ] = False,
+    baseline: Annotated[
+        Path | None,
+        typer.Option("--baseline", metavar="FILE", help="Report only findings not recorded in this baseline "
+                     "(written by `reviewer baseline`)."),
+    ] = None,
+    report_stale: Annotated[
+        bool,
+        typer.Option("--report-stale", help="With --baseline: list entries that match no finding any more; they "
+                     "fail the run like findings."),
+    ] = False,
+    diff: Annotated[
+        str | None,
+        typer.Option("--diff", metavar="REF", help="Report only findings on lines added or changed since the merge "
+                     "base of REF (e.g. origin/main) and HEAD, uncommitted and untracked files included."),
+    ] = None,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Text output: one line per finding (and per file not scanned).")
     ] = False,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="Never show a progress bar.")] = False,
     no_cache: Annotated[
-        bool, typer.Option("--no-cache", help="Do not read or write the cache (accepted; there is no cache yet).")
+        bool, typer.Option("--no-cache", help="Do not read or write the cache of per-file results.")
     ] = False,
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option("--cache-dir", envvar="REVIEWER_CACHE_DIR", help="Where per-file results are cached between "
+                     f"runs (default: {DEFAULT_CACHE_DIRECTORY} in the project root)."),
+    ] = None,
 ) -> None:
     """Scan Python files for backend anti-patterns."""
-    del no_cache  # every scan is uncached for now
     scan_paths = [Path(os.path.abspath(p)) for p in (paths or [Path(".")])]
+    report_paths = None
+    if project_root is not None:
+        report_paths, scan_paths = (scan_paths if paths else None), [Path(os.path.abspath(project_root))]
+        _check_inside(report_paths or [], scan_paths[0])
+    if report_stale and baseline is None:
+        raise ConfigError("--report-stale needs --baseline FILE")
+    if dry_run and not fix:
+        raise ConfigError("--dry-run previews --fix: pass both")
+    settings, catalog, root, plan = _plan(scan_paths, config, select, ignore, max_file_size, jobs,
+                                          report_unused_ignores)
+    plan.keep_suppressed = include_suppressed
+    plan.cache_dir = None if no_cache else os.path.abspath(cache_dir or root / DEFAULT_CACHE_DIRECTORY)
+    sources, walk_notices = discover(scan_paths, root, settings.all_excludes, settings.respect_gitignore)
+    stderr = Console(stderr=True)
+    show_progress = not (no_progress or quiet) and stderr.is_terminal and len(sources) >= PROGRESS_MIN_FILES
+    result = _run(sources, plan, root, jobs or default_jobs(), walk_notices, stderr if show_progress else None)
+    result, notes, stale = _adopt(result, sources, plan, baseline, diff, report_stale)
+    if report_paths is not None:
+        result = _only_under(result, report_paths)
+    if fix:
+
+        def rescan() -> tuple[ScanResult, list[str], list[Entry]]:
+            again, again_notes, again_stale = _adopt(_run(sources, plan, root, jobs or default_jobs(), walk_notices,
+                                                          None), sources, plan, baseline, diff, report_stale)
+            return (_only_under(again, report_paths) if report_paths else again), again_notes, again_stale
+
+        to_stdout = output_format is OutputFormat.text and output is None and not dry_run
+        result, notes, stale = _fix((result, notes, stale), rescan, dry_run, Console(highlight=False,
+                                                                                     stderr=not to_stdout))
+
+    rules = list(catalog.values())
+    if sarif_output is not None:
+        _write(sarif_output, _render(OutputFormat.sarif, result, rules, category))
+    if output_format is OutputFormat.text and output is None and not dry_run:
+        render_text(result, Console(highlight=False), quiet=quiet)
+    elif output is not None or not dry_run:  # a dry run's diff takes standard output
+        rendered = _render(output_format, result, rules, category, quiet=quiet)
+        if output is not None:
+            _write(output, rendered)
+        else:
+            sys.stdout.write(rendered)
+    if notes and not quiet:
+        # After the text report on standard output; elsewhere on standard error, so JSON and SARIF stay parseable.
+        Console(highlight=False, stderr=not (output_format is OutputFormat.text and output is None)).print(
+            Text("\n".join(notes)), soft_wrap=True)
+
+    if exit_zero:
+        raise typer.Exit(EXIT_CLEAN)
+    failed = bool(result.findings) or (strict and bool(result.notices)) or (report_stale and bool(stale))
+    raise typer.Exit(EXIT_FINDINGS if failed else EXIT_CLEAN)
+
+
+def _plan(scan_paths, config, select, ignore, max_file_size, jobs, report_unused_ignores=False):
+    """Settings from the configuration file overridden by the command line, and the plan they make."""
     settings, catalog, root = _load_settings(scan_paths, config)
     if select is not None:
         settings.select = check_selectors(_split(select) or [], catalog, "--select")
@@ -160,29 +256,68 @@ def scan_command(
         settings.max_file_size = parse_size(max_file_size, "--max-file-size")
     if jobs is not None and jobs < 1:
         raise ConfigError("--jobs must be 1 or more")
+    return settings, catalog, root, build_plan(settings, catalog)
 
-    plan = build_plan(settings, catalog)
-    sources, walk_notices = discover(scan_paths, root, settings.all_excludes, settings.respect_gitignore)
-    stderr = Console(stderr=True)
-    show_progress = not (no_progress or quiet) and stderr.is_terminal and len(sources) >= PROGRESS_MIN_FILES
-    result = _run(sources, plan, root, jobs or default_jobs(), walk_notices, stderr if show_progress else None)
 
-    rules = list(catalog.values())
-    if sarif_output is not None:
-        _write(sarif_output, _render(OutputFormat.sarif, result, rules, category))
-    if output_format is OutputFormat.text and output is None:
-        render_text(result, Console(highlight=False), quiet=quiet)
-    else:
-        rendered = _render(output_format, result, rules, category, quiet=quiet)
-        if output is not None:
-            _write(output, rendered)
-        else:
-            sys.stdout.write(rendered)
+def _adopt(result: ScanResult, sources, plan, baseline_file: Path | None, diff_ref: str | None, list_stale: bool):
+    """Leave out what a baseline records and, with ``--diff``, what is on unchanged lines. Returns the narrowed
+    result, summary lines saying what was left out, and the stale baseline entries."""
+    notes: list[str] = []
+    stale: list[Entry] = []
+    if baseline_file is not None:
+        recorded = load_baseline(baseline_file)
+        matched = baseline_match(recorded, result.findings, result.root)
+        rules_by_path = {anchored_path(result.root, s.rel, recorded.anchor): set(plan.rules_for(s.rel)) for s in sources}
+        for notice in result.notices:  # a file not scanned, or a rule that failed on it, checked nothing there
+            rules = rules_by_path.get(anchored_path(result.root, notice.path, recorded.anchor))
+            if rules is not None and notice.skipped_file:
+                rules.clear()
+            elif rules is not None:
+                rules.discard(notice.rule_id)
+        stale = stale_entries(matched, recorded, lambda path, rule: rule in rules_by_path.get(path, ()))
+        result = dataclasses.replace(result, findings=matched.new)
+        notes.append(f"Baseline {baseline_file}: {_count(len(matched.known), 'known finding')} not shown.")
+        if stale:
+            stale_count = _count(len(stale), "baseline entry matches", "baseline entries match")
+            notes.append(f"{stale_count} no finding any more ("
+                         + ("remove those entries, or refresh the file with `reviewer baseline`):" if list_stale
+                            else "--report-stale lists them)."))
+        if stale and list_stale:
+            notes += [f"  {e.path}:{e.line}: {e.rule} {e.name}" + (f" in {e.scope}" if e.scope else "") for e in stale]
+    if diff_ref is not None:
+        changes = changed_lines(Path(result.root), diff_ref)
+        touched = [f for f in result.findings if changes.touches(os.path.join(result.root, f.path), f.span)]
+        notes.append(f"Diff against {diff_ref} (merge base {changes.merge_base[:12]}): "
+                     f"{_count(len(result.findings) - len(touched), 'finding')} on unchanged lines not shown.")
+        result = dataclasses.replace(result, findings=touched, suppressed_findings=[
+            f for f in result.suppressed_findings if changes.touches(os.path.join(result.root, f.path), f.span)])
+    return result, notes, stale
 
-    if exit_zero:
-        raise typer.Exit(EXIT_CLEAN)
-    failed = bool(result.findings) or (strict and bool(result.notices))
-    raise typer.Exit(EXIT_FINDINGS if failed else EXIT_CLEAN)
+
+def _count(number: int, singular: str, plural: str | None = None) -> str:
+    return f"{number} {singular if number == 1 else plural or singular + 's'}"
+
+
+def _fix(scanned, rescan, dry_run: bool, console: Console):
+    """Apply the fixes of the scan's findings file by file, scanning again after each pass (overlapping fixes wait
+    for fresh positions) until nothing is left to apply; print the diff (dry run) or what changed. Returns the
+    final scan, as ``rescan`` does."""
+    from reviewer.fixes import MAX_PASSES, fix_files, summarize
+
+    passes = []
+    while len(passes) < MAX_PASSES:
+        changes = fix_files(scanned[0].findings, scanned[0].root, write=not dry_run)
+        passes.append(changes)
+        if dry_run:
+            sys.stdout.write("".join(change.diff() for change in changes))
+            break
+        if not any(change.applied for change in changes):
+            break
+        scanned = rescan()
+        if not any(change.deferred for change in changes):
+            break
+    console.print(Text("\n".join(summarize(passes, dry_run=dry_run))), soft_wrap=True)
+    return scanned
 
 
 def _run(sources, plan, root, jobs, walk_notices, progress_console) -> ScanResult:
@@ -194,9 +329,39 @@ def _run(sources, plan, root, jobs, walk_notices, progress_console) -> ScanResul
         return scan(sources, plan, str(root), jobs, walk_notices, lambda n: progress.advance(task, n))
 
 
+def _check_inside(paths: list[Path], project: Path) -> None:
+    if not project.is_dir():
+        raise ConfigError(f"--project-root {str(project)!r} is not a folder")
+    for path in paths:
+        if path != project and project not in path.parents:
+            raise ConfigError(f"{str(path)!r} is not inside --project-root {str(project)!r}")
+
+
+def _only_under(result: ScanResult, paths: list[Path]) -> ScanResult:
+    """The findings and notices of ``result`` in these files or folders (the project's other files were analyzed
+    for their facts only)."""
+    root = Path(result.root)
+
+    def wanted(rel: str) -> bool:
+        where = root / rel
+        return any(where == path or path in where.parents for path in paths)
+
+    return dataclasses.replace(
+        result,
+        findings=[f for f in result.findings if wanted(f.path)],
+        suppressed_findings=[f for f in result.suppressed_findings if wanted(f.path)],
+        notices=[n for n in result.notices if wanted(n.path)],
+    )
+
+
 def _render(
     output_format: OutputFormat, result: ScanResult, rules: list[RuleSpec], category: str | None, quiet: bool = False
 ) -> str:
+    if output_format in (OutputFormat.sarif, OutputFormat.github):
+        from reviewer.report.repository import rebase, repository_root
+
+        # Code scanning and annotations need paths as the repository knows them, whatever folder was scanned.
+        result = rebase(result, repository_root(result.root))
     if output_format is OutputFormat.sarif:
         from reviewer.report.sarif import render_sarif
 
@@ -220,6 +385,43 @@ def _write(path: Path, content: str) -> None:
         path.write_text(content, encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+@app.command("baseline")
+def baseline_command(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders to scan (default: .).")] = None,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="The baseline file to write (replaced if it exists).")
+    ] = Path(DEFAULT_FILE),
+    select: Annotated[
+        list[str] | None, typer.Option(help="Rules to record (same forms as `scan --select`).")
+    ] = None,
+    ignore: Annotated[list[str] | None, typer.Option(help="Rules not to record (same forms as `scan --ignore`).")
+                      ] = None,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="Worker processes (default: all cores).")] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="Configuration file (a pyproject.toml or a TOML file of reviewer keys).")
+    ] = None,
+    max_file_size: Annotated[
+        str | None, typer.Option(help='Skip files larger than this (bytes, or "5 MB"). Default 5 MB.')
+    ] = None,
+    no_progress: Annotated[bool, typer.Option("--no-progress", help="Never show a progress bar.")] = False,
+) -> None:
+    """Record today's findings, so `reviewer scan --baseline FILE` reports only new ones."""
+    scan_paths = [Path(os.path.abspath(p)) for p in (paths or [Path(".")])]
+    settings, _, root, plan = _plan(scan_paths, config, select, ignore, max_file_size, jobs)
+    sources, walk_notices = discover(scan_paths, root, settings.all_excludes, settings.respect_gitignore)
+    stderr = Console(stderr=True, highlight=False)
+    show_progress = not no_progress and stderr.is_terminal and len(sources) >= PROGRESS_MIN_FILES
+    result = _run(sources, plan, root, jobs or default_jobs(), walk_notices, stderr if show_progress else None)
+    entries = write_baseline(output, result.findings, result.root, __version__)
+    if result.notices:
+        stderr.print(Text(f"warning: {_count(result.files_skipped, 'file')} not fully scanned; findings there are "
+                          "not recorded:\n" + "\n".join(f"  {n.path}: {n.message} [{n.kind.value}]"
+                                                       for n in result.notices)), soft_wrap=True)
+    files = len({entry.path for entry in entries})
+    Console(highlight=False).print(Text(f"Recorded {_count(len(entries), 'finding')} in "
+                                        f"{_count(files, 'file')} to {output}."), soft_wrap=True)
 
 
 @app.command("rules")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import ast
 import functools
+import hashlib
+import json
 import os
 import re
 import sys
@@ -18,12 +20,16 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import libcst as cst
 import pathspec
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from reviewer.catalog import RuleSpec
+from reviewer import __version__
+from reviewer.cache import Cache
+from reviewer.catalog import RuleSpec, rules_dir
 from reviewer.checks import check_classes, fact_collectors
 from reviewer.checks.base import FileContext, Report, ScopeTracker, walk
 from reviewer.discover import SourcePath
@@ -40,8 +46,10 @@ from reviewer.findings import (
     redact_secrets,
 )
 from reviewer.fingerprint import line_hashes
+from reviewer.fixes import Fix
+from reviewer.fixes import resolve as resolve_fix
 from reviewer.index import ProjectIndex
-from reviewer.source import SourceError, load, parse
+from reviewer.source import SourceError, decode, parse, read_bytes
 from reviewer.suppress import Suppression, find_suppressions, match_suppression
 
 UNUSED_SUPPRESSION_RULE = "RV001"
@@ -59,6 +67,8 @@ class ScanPlan:
     per_file_ignores: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
     max_file_size: int = 5 * 1024 * 1024
     all_rule_ids: frozenset[str] = frozenset()
+    keep_suppressed: bool = False  # keep findings silenced by inline suppressions (not just count them)
+    cache_dir: str | None = None  # where map results are cached between runs (None: no cache)
 
     def __post_init__(self) -> None:
         self._ignore_specs = [
@@ -74,6 +84,23 @@ class ScanPlan:
         self.__dict__.update(state)
         self.__post_init__()
 
+    @functools.cached_property
+    def cache_key(self) -> str:
+        """Everything besides a file that its map result depends on: the analyzer's code and rules, and this
+        plan's rules, options, severities and limits."""
+        plan = json.dumps({
+            "rules": {rule_id: [spec.name, self.options[rule_id], self.severities[rule_id].value]
+                      for rule_id, spec in sorted(self.specs.items())},
+            "per_file_ignores": self.per_file_ignores,
+            "max_file_size": self.max_file_size,
+            "all_rule_ids": sorted(self.all_rule_ids),
+            "keep_suppressed": self.keep_suppressed,
+        }, sort_keys=True, default=str)
+        return hashlib.sha256(f"{code_version()}\0{plan}".encode()).hexdigest()
+
+    def cache(self) -> Cache | None:
+        return Cache(Path(self.cache_dir), self.cache_key) if self.cache_dir else None
+
     def rules_for(self, rel: str) -> list[str]:
         """Enabled rules minus this file's per-file ignores."""
         ignored: set[str] = set()
@@ -83,12 +110,40 @@ class ScanPlan:
         return [rule_id for rule_id in self.specs if rule_id not in ignored]
 
 
+@functools.cache
+def code_version() -> str:
+    """The installed analyzer's version and the size and time of every module and rule file: a development
+    checkout whose checks change between runs must not reuse what the old checks found."""
+    digest = hashlib.sha256(__version__.encode())
+    package = Path(__file__).parent
+    for path in sorted([*package.rglob("*.py"), *rules_dir().glob("*.yaml")]):
+        info = path.stat()
+        digest.update(f"{path.name}:{info.st_size}:{info.st_mtime_ns}\0".encode())
+    return digest.hexdigest()
+
+
+def cached_result(source: SourcePath, plan: ScanPlan, cache: Cache) -> FileResult | None:
+    """The cached map result of a file, if its current content has one. Files that cannot be read are misses:
+    analyzing them reports why."""
+    try:
+        data = read_bytes(source.path, source.rel, plan.max_file_size)
+    except SourceError:
+        return None
+    return cache.get(cache.key(source.rel, source.module, source.is_package, data))
+
+
 def analyze_file(source: SourcePath, plan: ScanPlan) -> FileResult:
     try:
-        text = load(source.path, source.rel, plan.max_file_size)
+        data = read_bytes(source.path, source.rel, plan.max_file_size)
+        text = decode(data, source.rel)
     except SourceError as exc:
         return FileResult(source.rel, notices=[exc.notice])
-    return analyze_text(text, source.rel, source.module, source.is_package, plan)
+    result = analyze_text(text, source.rel, source.module, source.is_package, plan)
+    cache = plan.cache()
+    if cache is not None:
+        # Keyed by the bytes just analyzed, so a file edited during the scan cannot store a stale result.
+        cache.put(cache.key(source.rel, source.module, source.is_package, data), result)
+    return result
 
 
 def analyze_text(text: str, rel: str, module_name: str, is_package: bool, plan: ScanPlan) -> FileResult:
@@ -139,6 +194,8 @@ def analyze_text(text: str, rel: str, module_name: str, is_package: bool, plan: 
             for kind, record, node in ctx.located_facts:
                 span = _span(positions[node])
                 ctx.add_fact(kind, (*record, (span.line, span.column, span.end_line, span.end_column)))
+            maker.positions = positions
+            maker.module = module
             _collect(ctx.reports, positions, maker, suppressions, result)
     else:
         # No check can fire here, so libcst is skipped; the far cheaper stdlib parser still reports broken files.
@@ -174,10 +231,33 @@ class _FindingMaker:
         self.text = text
         self.rel = rel
         self.plan = plan
+        self.positions: Any = None  # set once the file is parsed and positions resolved
+        self.module: Any = None  # the parsed tree, with the positions (fixes are resolved against it)
 
     @functools.cached_property
     def lines(self) -> list[str]:
         return NEWLINE.split(self.text)
+
+    @functools.cached_property
+    def _scopes(self) -> list[tuple[int, int, str]]:
+        """(first line, last line, qualified name) of every function and class, outermost first."""
+        if self.positions is None:
+            return []
+        defs = sorted((where.start.line, -where.end.line, node.name.value) for node, where in self.positions.items()
+                      if isinstance(node, (cst.FunctionDef, cst.ClassDef)))
+        scopes: list[tuple[int, int, str]] = []
+        enclosing: list[tuple[int, int, str]] = []
+        for start, negative_end, name in defs:
+            while enclosing and enclosing[-1][1] < start:
+                enclosing.pop()
+            scope = (start, -negative_end, f"{enclosing[-1][2]}.{name}" if enclosing else name)
+            enclosing.append(scope)
+            scopes.append(scope)
+        return scopes
+
+    def scope_of(self, line: int) -> str:
+        inner = [name for start, end, name in self._scopes if start <= line <= end]
+        return inner[-1] if inner else ""
 
     @functools.cached_property
     def _hashes(self) -> dict[int, str]:
@@ -190,6 +270,7 @@ class _FindingMaker:
         message: str,
         related: tuple[Related, ...] = (),
         redact: tuple[str, ...] = (),
+        fix: Fix | None = None,
     ) -> Finding:
         snippet = self.lines[span.line - 1 : span.end_line]
         if redact:  # on the whole span at once: a secret may cover several lines (a PEM block)
@@ -205,6 +286,10 @@ class _FindingMaker:
             snippet=tuple(snippet),
             line_hash=self._hashes.get(span.line, ""),
             related=related,
+            fix=fix,
+            # Positions exist only in files where a check reported something, so an unused suppression's scope
+            # would come and go with unrelated findings: it has none.
+            scope=self.scope_of(span.line) if rule_id != UNUSED_SUPPRESSION_RULE else "",
         )
 
 
@@ -233,15 +318,22 @@ def _collect(
             continue
         seen.add((report.rule_id, span, report.message))
         statement_line = positions[report.statement].start.line if report.statement is not None else None
+        related = tuple(
+            Related(result.path, _span(positions[node]), note) for node, note in report.related if node in positions
+        )
         suppression = match_suppression(suppressions, report.rule_id, span.line, statement_line)
         if suppression is not None:
             suppression.used.add(report.rule_id)
             result.suppressed += 1
+            if maker.plan.keep_suppressed:
+                silenced = maker.make(report.rule_id, span, report.message, related, report.redact)
+                if report.requires is None:
+                    result.suppressed_findings.append(silenced)
+                else:
+                    result.suppressed_candidates.append(Candidate(silenced, report.requires))
             continue
-        related = tuple(
-            Related(result.path, _span(positions[node]), note) for node, note in report.related if node in positions
-        )
-        finding = maker.make(report.rule_id, span, report.message, related, report.redact)
+        fix = resolve_fix(report.fix, positions, maker.module, maker.text) if report.fix is not None else None
+        finding = maker.make(report.rule_id, span, report.message, related, report.redact, fix)
         if report.requires is None:
             result.findings.append(finding)
         else:
@@ -311,6 +403,25 @@ def _safe_analyze(source: SourcePath, plan: ScanPlan) -> FileResult:
 
 def map_files(
     sources: list[SourcePath], plan: ScanPlan, jobs: int, progress: Callable[[int], None] | None = None
+) -> tuple[list[FileResult], int]:
+    """Every file's map result, in the order of ``sources``: from the cache when the plan has one and the file is
+    unchanged, else analyzed (and cached). Also how many came from the cache."""
+    cache = plan.cache()
+    known: dict[int, FileResult] = {}
+    if cache is not None:
+        for number, source in enumerate(sources):
+            hit = cached_result(source, plan, cache)
+            if hit is not None:
+                known[number] = hit
+        if progress and known:
+            progress(len(known))
+    missing = [source for number, source in enumerate(sources) if number not in known]
+    analyzed = iter(_analyze_all(missing, plan, jobs, progress))
+    return [known[number] if number in known else next(analyzed) for number in range(len(sources))], len(known)
+
+
+def _analyze_all(
+    sources: list[SourcePath], plan: ScanPlan, jobs: int, progress: Callable[[int], None] | None = None
 ) -> Iterable[FileResult]:
     """Analyze every file, in-process for ``jobs == 1`` or few files, else in a pool of ``jobs`` processes."""
     if jobs <= 1 or len(sources) < 2 * jobs:
@@ -356,14 +467,17 @@ def scan(
 ) -> ScanResult:
     started = time.perf_counter()
     raise_recursion_limit()
-    results = list(map_files(sources, plan, jobs, progress))
+    results, cached = map_files(sources, plan, jobs, progress)
     index = ProjectIndex(results)
     findings: list[Finding] = []
     notices: list[Notice] = list(walk_notices or ())
+    suppressed: list[Finding] = []
     for file_result in results:
         findings += file_result.findings
         findings += index.resolve(file_result.candidates)
         notices += file_result.notices
+        suppressed += file_result.suppressed_findings
+        suppressed += index.resolve(file_result.suppressed_candidates)
     findings.sort(key=lambda f: f.sort_key)
     notices.sort(key=lambda n: n.sort_key)
     return ScanResult(
@@ -373,6 +487,8 @@ def scan(
         files_scanned=sum(1 for r in results if not any(n.skipped_file for n in r.notices)),
         elapsed=time.perf_counter() - started,
         suppressed=sum(r.suppressed for r in results),
+        suppressed_findings=sorted(suppressed, key=lambda f: f.sort_key),
+        files_cached=cached,
     )
 
 

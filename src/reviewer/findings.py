@@ -9,6 +9,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from reviewer.fixes import Fix
 
 
 class Severity(str, Enum):
@@ -48,6 +52,10 @@ class Finding:
     # GitHub's primaryLocationLineHash of the first line ("<hex>:<n>"), computed from the file text.
     line_hash: str = ""
     related: tuple[Related, ...] = ()
+    # Qualified name of the innermost function or class around the finding ("" at module level): the context a
+    # baseline matches on, which survives lines moving and the function moving within its file.
+    scope: str = ""
+    fix: Fix | None = None  # text edits that resolve the finding (see reviewer.fixes)
 
     @property
     def sort_key(self) -> tuple:
@@ -132,6 +140,9 @@ class FileResult:
     notices: list[Notice] = field(default_factory=list)
     parsed: bool = False
     suppressed: int = 0  # findings silenced by inline suppressions
+    # The silenced findings themselves, kept only when the plan asks (SARIF ``suppressions``).
+    suppressed_findings: list[Finding] = field(default_factory=list)
+    suppressed_candidates: list[Candidate] = field(default_factory=list)
 
 
 @dataclass
@@ -144,6 +155,8 @@ class ScanResult:
     files_scanned: int
     elapsed: float
     suppressed: int = 0
+    suppressed_findings: list[Finding] = field(default_factory=list)  # only when the scan was asked to keep them
+    files_cached: int = 0  # files whose map result came from the cache
 
     @property
     def files_skipped(self) -> int:

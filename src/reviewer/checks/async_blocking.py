@@ -48,6 +48,7 @@ from reviewer.checks.django_orm import (
     queryset_value,
     split_at_manager,
 )
+from reviewer.fixes import NodeFix, add_import, insert_before, replace
 
 DEFAULT_ADVICE = "its async counterpart, or `await asyncio.to_thread()`"
 
@@ -243,7 +244,8 @@ class BlockingCallInAsync(Check):
                 f"`{shape(node.func)}()` blocks the event loop: it is called before being passed to `{wrapper}`; "
                 "pass the function and its arguments instead"
             )
-        self.report(node, message, requires=requires)
+        fix = self._sleep_fix(node) if name == "time.sleep" and wrapper is None else None
+        self.report(node, message, requires=requires, fix=fix)
         self._skip_inner_calls(node)
 
     def visit_For(self, node: cst.For) -> None:
@@ -373,6 +375,28 @@ class BlockingCallInAsync(Check):
         written = shape(iterable)
         resolved = f" (`{name}`)" if isinstance(iterable, cst.Name) else ""
         self.report(iterable, f"iterating `{written}`{resolved} runs a blocking query: {advice}")
+
+    # -- fixes ----------------------------------------------------------------------------------------------------
+
+    def _sleep_fix(self, call: cst.Call) -> NodeFix | None:
+        """``time.sleep(x)`` as a statement of its own -> ``await asyncio.sleep(x)``, importing asyncio when the
+        module does not. Elsewhere (``time.sleep(x) or y``) the rewrite would change what the expression does."""
+        statement = self.ctx.statement
+        if not (
+            isinstance(statement, cst.SimpleStatementLine)
+            and any(isinstance(part, cst.Expr) and part.value is call for part in statement.body)
+            and len(call.args) == 1
+            and call.args[0].keyword is None
+            and not call.args[0].star
+        ):
+            return None
+        found, bound_to = self.ctx.lookup("asyncio")
+        if found and bound_to != "asyncio":
+            return None  # `asyncio` names something else here
+        operations = [insert_before(call, "await "), replace(call.func, "asyncio.sleep")]
+        if not found:
+            operations.append(add_import("asyncio"))
+        return NodeFix("Replace with `await asyncio.sleep()`", tuple(operations))
 
     # -- bookkeeping ----------------------------------------------------------------------------------------------
 

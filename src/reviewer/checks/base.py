@@ -23,11 +23,13 @@ import re
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import Any, ClassVar
 
 import libcst as cst
 
 from reviewer.catalog import RuleSpec
+from reviewer.fixes import NodeFix
 
 BUILTIN_NAMES = frozenset(dir(builtins))
 
@@ -64,6 +66,7 @@ class Report:
     requires: tuple[str, str] | None = None
     related: tuple[tuple[cst.CSTNode, str], ...] = ()
     redact: tuple[str, ...] = ()  # secret values the finding's snippet must never show
+    fix: NodeFix | None = None
 
 
 class FileContext:
@@ -221,6 +224,52 @@ def dotted_name(node: cst.BaseExpression) -> str | None:
 
 
 # -- reading code -------------------------------------------------------------------------------------------------
+
+
+def string_value(node: cst.BaseExpression | None) -> str | None:
+    """The value of a string literal, implicitly concatenated ones included (not f-strings, not bytes)."""
+    if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
+        value = node.evaluated_value
+        return value if isinstance(value, str) else None
+    return None
+
+
+def argument(call: cst.Call, position: int | None, *keywords: str) -> cst.BaseExpression | None:
+    """An argument of ``call`` by one of its keyword names, else by its position among the positional ones."""
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value in keywords:
+            return arg.value
+    if position is not None:
+        positional = [arg for arg in call.args if arg.keyword is None and not arg.star]
+        if position < len(positional):
+            return positional[position].value
+    return None
+
+
+def keyword_argument(call: cst.Call, name: str) -> cst.BaseExpression | None:
+    return argument(call, None, name)
+
+
+def last_name(node: cst.BaseExpression) -> str | None:
+    """The name a reader sees last: ``password`` in ``form.password``, ``user`` in ``request.user``."""
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        return node.attr.value
+    return None
+
+
+TEST_DIRECTORIES = frozenset({"test", "tests", "testing", "testutils", "test_utils"})
+
+
+def is_test_path(path: str) -> bool:
+    """Test code: a file under a ``tests`` directory, or named like a test module or pytest's ``conftest``."""
+    parts = PurePosixPath(path.replace("\\", "/")).parts
+    stem = (parts[-1] if parts else "").removesuffix(".py")
+    return (
+        any(part in TEST_DIRECTORIES for part in parts[:-1])
+        or stem.startswith("test_") or stem.endswith(("_test", "_tests")) or stem in {"tests", "conftest"}
+    )
 
 
 def pattern_to_regex(pattern: str) -> str:
@@ -720,9 +769,13 @@ class Check(GuardedVisitor):
         requires: tuple[str, str] | None = None,
         related: tuple[tuple[cst.CSTNode, str], ...] = (),
         redact: tuple[str, ...] = (),
+        fix: NodeFix | None = None,
     ) -> None:
         """Report ``node``; with ``requires=(fact kind, key)`` only if the project's facts confirm it. ``related``
         names other nodes of the file that explain the finding, each with a message. ``redact`` lists secret
         values: every output shows them masked (see :func:`reviewer.findings.redacted`), never raw, and the
-        message must not contain them."""
-        self.ctx.reports.append(Report(self.rule_id, node, self.ctx.statement, message, requires, related, redact))
+        message must not contain them. ``fix`` describes, in nodes of this tree, an edit that resolves the finding
+        without changing anything else (see :mod:`reviewer.fixes`); offer one only when it is safe and mechanical."""
+        self.ctx.reports.append(
+            Report(self.rule_id, node, self.ctx.statement, message, requires, related, redact, fix)
+        )

@@ -26,14 +26,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
 from typing import Any
 
 import libcst as cst
 
 from reviewer.catalog import RuleSpec
-from reviewer.checks.base import Check, FileContext, shape
+from reviewer.checks.base import Check, FileContext, argument, is_test_path, shape, string_value
 from reviewer.checks.sensitive import name_words, sensitive_kind
+from reviewer.fixes import NodeFix, remove_argument, remove_element
 
 # -- what a name says the value is for -----------------------------------------------------------------------------
 
@@ -85,14 +85,6 @@ def _article(noun: str) -> str:
     return "an" if noun[0] in "aeiu" else "a"
 
 
-def is_test_path(path: str) -> bool:
-    parts = PurePosixPath(path.replace("\\", "/")).parts
-    name = parts[-1] if parts else ""
-    return (
-        any(part in ("tests", "test", "testing") for part in parts[:-1])
-        or name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"
-    )
-
 
 # -- reading values ---------------------------------------------------------------------------------------------
 
@@ -107,22 +99,6 @@ _REFORMAT_CALLS = re.compile(
 )
 
 
-def _string_value(node: cst.BaseExpression) -> str | None:
-    if isinstance(node, cst.SimpleString):
-        value = node.evaluated_value
-        return value if isinstance(value, str) else None
-    return None
-
-
-def _argument(call: cst.Call, position: int | None, *keywords: str) -> cst.BaseExpression | None:
-    for arg in call.args:
-        if arg.keyword is not None and arg.keyword.value in keywords:
-            return arg.value
-    if position is not None:
-        positional = [arg for arg in call.args if arg.keyword is None and not arg.star]
-        if position < len(positional):
-            return positional[position].value
-    return None
 
 
 def _is_false(node: cst.BaseExpression | None) -> bool:
@@ -144,7 +120,7 @@ def _target_name(target: cst.BaseExpression) -> str | None:
     if isinstance(target, cst.Subscript) and len(target.slice) == 1:
         index = target.slice[0].slice
         if isinstance(index, cst.Index):
-            return _string_value(index.value)
+            return string_value(index.value)
     return None
 
 
@@ -270,7 +246,7 @@ class WeakCryptography(Check):
             self._consume(node.value, node.keyword.value)
 
     def visit_DictElement(self, node: cst.DictElement) -> None:
-        key = _string_value(node.key)
+        key = string_value(node.key)
         if key is not None:
             self._consume(node.value, key)
 
@@ -366,7 +342,7 @@ class WeakCryptography(Check):
         if match:
             algorithm = _WEAK_HASHES[(match.group(1) or match.group(2)).lower()]
         elif name == "hashlib.new":
-            algorithm = _WEAK_HASHES.get((_string_value(_argument(call, 0, "name")) or "").lower())
+            algorithm = _WEAK_HASHES.get((string_value(argument(call, 0, "name")) or "").lower())
         if algorithm is None:
             return None
         for arg in call.args:
@@ -415,7 +391,7 @@ class WeakCryptography(Check):
                     "authenticated mode (`AESGCM`, or `modes.GCM`)")
         if name in _KEY_GENERATORS:
             algorithm, position, keywords = _KEY_GENERATORS[name]
-            bits = _int_value(_argument(call, position, *keywords))
+            bits = _int_value(argument(call, position, *keywords))
             if bits is not None and bits < MIN_KEY_BITS:
                 return f"{written} makes a {bits}-bit {algorithm} key: use at least {MIN_KEY_BITS} bits (3072 for new keys)"
             return None
@@ -423,7 +399,7 @@ class WeakCryptography(Check):
         if curve:
             return f"{written}: curve {curve.group(1)} is under 224 bits; use SECP256R1 or stronger"
         if _PYCRYPTODOME_ECC.fullmatch(name):
-            curve_name = _string_value(_argument(call, None, "curve")) or ""
+            curve_name = string_value(argument(call, None, "curve")) or ""
             if re.sub(r"[^a-z0-9]", "", curve_name.lower()) in _SMALL_CURVE_NAMES:
                 return f"{written} uses curve {curve_name}, under 224 bits: use P-256 or stronger"
         return None
@@ -441,15 +417,15 @@ class WeakCryptography(Check):
 
     def _weak_hmac_digest(self, call: cst.Call, name: str) -> str | None:
         if name == _CRYPTOGRAPHY_HMAC:
-            algorithm = _argument(call, 1, "algorithm")
+            algorithm = argument(call, 1, "algorithm")
             found = self.ctx.qualified_name(algorithm) if algorithm is not None else None
             match = _CRYPTOGRAPHY_HASH.fullmatch(found or "")
             return _WEAK_HASHES[match.group(1).lower()] if match else None
-        digest = _argument(call, 2, "digestmod", "digest")
+        digest = argument(call, 2, "digestmod", "digest")
         if digest is None:
             # PyCryptodome's HMAC defaults to MD5; the standard library's has required a digest since 3.8.
             return "MD5" if _PYCRYPTODOME_HMAC.fullmatch(name) else None
-        text = _string_value(digest)
+        text = string_value(digest)
         if text is not None:
             return _WEAK_HASHES.get(text.lower().replace("-", ""))
         found = self.ctx.qualified_name(digest)
@@ -527,6 +503,7 @@ class JwtVerificationDisabled(Check):
         self._bound_to: dict[int, str] = {}
         self._read_key: dict[int, str] = {}
         self._branches: set[int] = set()  # ids of blocks that run on some paths only
+        self._fixes: dict[cst.Call, NodeFix] = {}  # unverified decodes -> how to turn verification back on
 
     @property
     def _scope(self) -> _JwtScope:
@@ -590,12 +567,12 @@ class JwtVerificationDisabled(Check):
 
     def _check_decode(self, call: cst.Call, name: str) -> None:
         written = f"`{shape(call.func)}()`"
-        token = _argument(call, 0, "jwt", "token")
+        token = argument(call, 0, "jwt", "token")
         # A result read once for a key that picks the verification key (`["iss"]`, `["header"]`) is a peek.
         peek = self._read_key.get(id(call)) in _PEEKED_KEYS
         use = (_code(token) if token is not None else None, self._bound_to.get(id(call)))
         disabled = [key for key, value in self._options(call) if key in _DISABLED_CHECKS and _is_false(value)]
-        legacy_unverified = name.startswith("jwt.") and _is_false(_argument(call, None, "verify"))
+        legacy_unverified = name.startswith("jwt.") and _is_false(argument(call, None, "verify"))
         if legacy_unverified or "verify_signature" in disabled:
             # One finding per call: what else is off matters little once the signature is not checked.
             if legacy_unverified:
@@ -605,17 +582,20 @@ class JwtVerificationDisabled(Check):
                 message = f"{written}: {_DISABLED_CHECKS['verify_signature']}"
             if not peek:
                 self._scope.unverified_decodes.append((call, message, *use))
+                fix = _legacy_verify_fix(call) if legacy_unverified else _options_fix(call)
+                if fix is not None and not (legacy_unverified and "verify_signature" in disabled):
+                    self._fixes[call] = fix
         else:
             self._note_verifying_decode()
             if disabled:
                 self._scope.other_reports.append((call, f"{written}: {'; '.join(_DISABLED_CHECKS[k] for k in disabled)}"))
-        algorithms = _argument(call, 2, "algorithms")
+        algorithms = argument(call, 2, "algorithms")
         if algorithms is None:
             return
         elements = [e.value for e in algorithms.elements] if isinstance(algorithms, (cst.List, cst.Tuple, cst.Set)) \
             else [algorithms]
         for element in elements:
-            text = _string_value(element)
+            text = string_value(element)
             if text is not None and text.lower() == "none":
                 message = f"{written} accepts `alg: none`: unsigned tokens pass; list only the algorithms you issue"
                 self._scope.other_reports.append((element, message))
@@ -624,20 +604,22 @@ class JwtVerificationDisabled(Check):
                 self._scope.header_algorithms.append((call, element))
 
     def _check_simplejwt(self, call: cst.Call) -> None:
-        if not _is_false(_argument(call, None, "verify")):
+        if not _is_false(argument(call, None, "verify")):
             self._note_verifying_decode()
             return
         if self._read_key.get(id(call)) in _PEEKED_KEYS:
             return
-        token = _argument(call, 0, "token")
+        token = argument(call, 0, "token")
         message = (f"`{shape(call.func)}()` with `verify=False` does not verify the signature or expiry: anyone can "
                    "forge the token")
+        # The token classes and the backend then verify with the project's SIMPLE_JWT settings.
+        self._fixes[call] = NodeFix("Remove `verify=False`", (remove_argument(call, _keyword_arg(call, "verify")),))
         self._scope.unverified_decodes.append(
             (call, message, _code(token) if token is not None else None, self._bound_to.get(id(call)))
         )
 
     def _options(self, call: cst.Call) -> Iterator[tuple[str, cst.BaseExpression]]:
-        options = _argument(call, 3, "options")
+        options = argument(call, 3, "options")
         if isinstance(options, cst.Name):
             options = self._dicts.get((self._scope_key(), options.value)) or self._dicts.get((0, options.value))
         if isinstance(options, cst.Call) and self.ctx.qualified_name(options.func) == "builtins.dict":
@@ -647,7 +629,7 @@ class JwtVerificationDisabled(Check):
         elif isinstance(options, cst.Dict):
             for element in options.elements:
                 if isinstance(element, cst.DictElement):
-                    key = _string_value(element.key)
+                    key = string_value(element.key)
                     if key is not None:
                         yield key, element.value
 
@@ -795,10 +777,10 @@ class JwtVerificationDisabled(Check):
                     or (bound is not None and _only_peeked(scope.node, bound))
                 )
             if not peek:
-                self.report(call, message)
+                self.report(call, message, fix=self._fixes.get(call))
         if not scope.verifying_decodes:
             for call, how in scope.deciding.items():
-                token = _argument(call, 0, "token")
+                token = argument(call, 0, "token")
                 if token is not None and _code(token) in scope.verified_tokens:
                     continue
                 self.report(call, f"claims read without verifying the signature (`{shape(call.func)}()`) {how}: "
@@ -812,13 +794,58 @@ class JwtVerificationDisabled(Check):
                                  "attacker picks the algorithm; list the algorithms you issue")
 
 
+def _keyword_arg(call: cst.Call, keyword: str) -> cst.Arg | None:
+    return next((arg for arg in call.args if arg.keyword is not None and arg.keyword.value == keyword), None)
+
+
+def _passes_key(call: cst.Call) -> bool:
+    """A key is passed (not None, not empty): with verification back on, the decode can succeed."""
+    key = argument(call, 1, "key")
+    return key is not None and not (isinstance(key, cst.Name) and key.value == "None") and string_value(key) != ""
+
+
+def _legacy_verify_fix(call: cst.Call) -> NodeFix | None:
+    """PyJWT 1.x ``jwt.decode(token, key, verify=False)``: without ``verify=False`` it verifies with that key."""
+    verify = _keyword_arg(call, "verify")
+    if verify is None or not _passes_key(call):
+        return None
+    return NodeFix("Remove `verify=False`", (remove_argument(call, verify),))
+
+
+def _options_fix(call: cst.Call) -> NodeFix | None:
+    """``options={"verify_signature": False}`` written in the call, with a key and ``algorithms`` passed (PyJWT 2
+    requires them to verify): remove the entry, or the whole ``options=`` when it is its only entry. Options built
+    elsewhere may be shared with other calls: no fix."""
+    options_arg = _keyword_arg(call, "options")
+    if options_arg is None or not _passes_key(call) or argument(call, 2, "algorithms") is None:
+        return None
+    options = options_arg.value
+    entries: list[tuple[cst.CSTNode, str | None, cst.BaseExpression]]
+    if isinstance(options, cst.Dict):
+        entries = [(element, string_value(element.key) if isinstance(element, cst.DictElement) else None,
+                    element.value) for element in options.elements]
+    elif isinstance(options, cst.Call) and isinstance(options.func, cst.Name) and options.func.value == "dict":
+        entries = [(arg, arg.keyword.value if arg.keyword is not None else None, arg.value) for arg in options.args]
+    else:
+        return None
+    found = [entry for entry, key, value in entries if key == "verify_signature" and _is_false(value)]
+    if len(found) != 1 or any(key is None for _, key, _ in entries):
+        return None
+    description = "Remove `\"verify_signature\": False`"
+    if len(entries) == 1:
+        return NodeFix(description, (remove_argument(call, options_arg),))
+    if isinstance(options, cst.Dict):
+        return NodeFix(description, (remove_element(options, found[0]),))
+    return NodeFix(description, (remove_argument(options, found[0]),))
+
+
 _VERIFYING_WORDS = frozenset({"verify", "validate", "verified", "validated", "decode"})
 _PEEKED_KEYS = frozenset({"header", "kid", "iss", "alg", "typ"})
 
 
 def _subscript_key(node: cst.Subscript) -> str | None:
     if len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
-        return _string_value(node.slice[0].slice.value)
+        return string_value(node.slice[0].slice.value)
     return None
 
 
@@ -840,7 +867,7 @@ def _only_peeked(scope: cst.CSTNode | None, name: str) -> bool:
             isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "get"
             and isinstance(node.func.value, cst.Name) and node.func.value.value == name
         ):
-            if _string_value(_argument(node, 0) or cst.Name("_")) not in _PEEKED_KEYS:
+            if string_value(argument(node, 0) or cst.Name("_")) not in _PEEKED_KEYS:
                 return False
             continue
         if isinstance(node, cst.Name) and node.value == name:

@@ -37,8 +37,7 @@ from typing import Any
 import libcst as cst
 
 from reviewer.catalog import RuleSpec
-from reviewer.checks.base import Check, FileContext, dotted_name
-from reviewer.checks.model_facts import keyword_argument, string_value
+from reviewer.checks.base import Check, FileContext, dotted_name, keyword_argument, string_value
 
 WHY = "PostgreSQL (like SQLite; unlike MySQL/InnoDB) does not index foreign-key columns by itself"
 CONSEQUENCE = "joins on it and deletes of the referenced rows scan the whole table"

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 import libcst as cst
 
 from reviewer.catalog import RuleSpec
-from reviewer.checks.base import Check, FileContext, Frame, bound_names
+from reviewer.checks.base import Check, FileContext, Frame, bound_names, keyword_argument, string_value
 from reviewer.checks.django_orm import MANAGER_ATTRIBUTES, is_class_name
 from reviewer.checks.drf import (
     OBJECT_READING_FIELDS,
@@ -24,7 +24,6 @@ from reviewer.checks.drf import (
     PER_OBJECT_METHODS,
     RELATED_FIELDS,
 )
-from reviewer.checks.model_facts import keyword_argument, string_value
 from reviewer.model_index import CACHED_MANAGER_METHODS, LazyAccess, MappedAccess
 
 # Queryset methods that keep model instances as rows and do not change what is loaded with them.

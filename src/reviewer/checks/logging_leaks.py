@@ -35,10 +35,12 @@ from reviewer.checks.base import (
     Check,
     FileContext,
     bound_names,
+    is_test_path,
+    last_name,
     pattern_to_regex,
     shape,
+    string_value,
 )
-from reviewer.checks.passwords import is_test_path, last_name, string_value
 from reviewer.checks.sensitive import name_words, sensitive_kind
 
 LOG_METHODS = "{debug,info,warning,warn,error,exception,critical,fatal,log,msg,trace,success}"

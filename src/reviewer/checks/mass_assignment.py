@@ -32,9 +32,8 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from reviewer.catalog import RuleSpec
-from reviewer.checks.base import Check, FileContext, bound_names, shape
+from reviewer.checks.base import Check, FileContext, bound_names, shape, string_value
 from reviewer.checks.django_orm import is_class_name, split_at_manager
-from reviewer.checks.model_facts import string_value
 
 REQUEST_NAMES = frozenset({"request", "req", "self.request"})
 IMPORTED_REQUESTS = frozenset({"flask.request", "quart.request"})

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from reviewer.checks.base import FactCollector, FileContext
+from reviewer.checks.base import FactCollector, FileContext, keyword_argument, string_value
 
 AUTH_USER_MODEL = "AUTH_USER_MODEL"
 _RELATED_MODULES = ("django.db.models.", "django.db.models.fields.related.")
@@ -33,21 +33,6 @@ USER_MODEL_REFERENCES = frozenset({
     "django.conf.settings.AUTH_USER_MODEL",
     "django.contrib.auth.get_user_model()",
 })
-
-
-def string_value(node: cst.BaseExpression | None) -> str | None:
-    """The value of a plain (non-f, non-concatenated) string literal."""
-    if isinstance(node, cst.SimpleString):
-        value = node.evaluated_value
-        return value if isinstance(value, str) else None
-    return None
-
-
-def keyword_argument(call: cst.Call, name: str) -> cst.BaseExpression | None:
-    for arg in call.args:
-        if arg.keyword is not None and arg.keyword.value == name:
-            return arg.value
-    return None
 
 
 class ModelRelations(FactCollector):

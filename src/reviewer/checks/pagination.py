@@ -23,13 +23,12 @@ from dataclasses import dataclass
 import libcst as cst
 
 from reviewer.catalog import RuleSpec
-from reviewer.checks.base import Check, FileContext
+from reviewer.checks.base import Check, FileContext, keyword_argument, last_name, string_value
 from reviewer.checks.django_orm import (
     LAZY_QUERYSET_METHODS,
     MANAGER_ATTRIBUTES,
     is_class_name,
 )
-from reviewer.checks.model_facts import keyword_argument, string_value
 
 # Chain methods that keep every row (Django querysets, SQLAlchemy statements, queries and results).
 ROW_KEEPING = LAZY_QUERYSET_METHODS | frozenset({
@@ -128,11 +127,11 @@ class UnpaginatedListEndpoint(Check):
             return self._unbounded(queryset, {})
         model = self._class_attributes.get("model")
         if isinstance(model, (cst.Name, cst.Attribute)) and self._class_model(model):
-            return Unbounded(model, _last_name(model))
+            return Unbounded(model, _shown_name(model))
         return None
 
     def _class_model(self, node: cst.BaseExpression) -> bool:
-        return is_class_name(_last_name(node))
+        return is_class_name(_shown_name(node))
 
     def visit_Assign(self, node: cst.Assign) -> None:
         if len(node.targets) != 1 or not isinstance(node.targets[0].target, cst.Name):
@@ -313,20 +312,20 @@ class UnpaginatedListEndpoint(Check):
                     statement = self._unbounded(current.args[0].value, assigned, depth)
                     return None if statement is None else Unbounded(node, statement.model)
                 if method == "query" and len(current.args) == 1 and self._class_model(current.args[0].value):
-                    return Unbounded(node, _last_name(current.args[0].value))
+                    return Unbounded(node, _shown_name(current.args[0].value))
                 if method not in ROW_KEEPING:
                     return None
                 current = receiver
                 continue
             if isinstance(current, cst.Call) and self.ctx.qualified_name(current.func) in SELECT_CALLS:
                 if len(current.args) == 1 and self._class_model(current.args[0].value):
-                    return Unbounded(node, _last_name(current.args[0].value))
+                    return Unbounded(node, _shown_name(current.args[0].value))
                 return None
             if isinstance(current, cst.Attribute):
                 if current.attr.value in MANAGER_ATTRIBUTES | {"query"} and self._class_model(current.value):
                     if current is node:
                         return None  # a bare manager is not a query
-                    return Unbounded(node, _last_name(current.value))
+                    return Unbounded(node, _shown_name(current.value))
                 return None
             return None
         return None
@@ -335,10 +334,9 @@ class UnpaginatedListEndpoint(Check):
 # -- helpers ----------------------------------------------------------------------------------------------------------
 
 
-def _last_name(node: cst.BaseExpression) -> str:
-    if isinstance(node, cst.Attribute):
-        return node.attr.value
-    return node.value if isinstance(node, cst.Name) else ""
+
+def _shown_name(node: cst.BaseExpression) -> str:
+    return last_name(node) or ""
 
 
 def _is_attribute_of_name(node: cst.BaseExpression, name: str) -> bool:

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 from typing import Any
 
 import libcst as cst
@@ -38,8 +37,11 @@ from reviewer.checks.base import (
     FileContext,
     Report,
     bound_names,
+    is_test_path,
+    last_name,
     pattern_to_regex,
     shape,
+    string_value,
 )
 from reviewer.checks.django_orm import is_class_name, split_at_manager
 from reviewer.checks.sensitive import is_password_name, name_words
@@ -127,18 +129,7 @@ WEAK_DJANGO_HASHERS = frozenset(
                  "SHA1PasswordHasher", "CryptPasswordHasher")
 )
 
-TEST_DIRECTORIES = frozenset({"test", "tests", "testing", "testutils", "test_utils"})
 
-
-def is_test_path(path: str) -> bool:
-    """Test code: a file under a ``tests`` directory, or named like a test module or pytest's ``conftest``."""
-    parts = PurePosixPath(path.replace("\\", "/")).parts
-    name = parts[-1] if parts else ""
-    stem = name.removesuffix(".py")
-    return (
-        any(part in TEST_DIRECTORIES for part in parts[:-1])
-        or stem.startswith("test_") or stem.endswith(("_test", "_tests")) or stem in {"tests", "conftest"}
-    )
 
 
 def is_password_column(name: str) -> bool:
@@ -201,20 +192,6 @@ def _plain_password_column(node: cst.ClassDef) -> bool:
     return plain
 
 
-def string_value(node: cst.BaseExpression | None) -> str | None:
-    if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
-        value = node.evaluated_value
-        return value if isinstance(value, str) else None
-    return None
-
-
-def last_name(node: cst.BaseExpression) -> str | None:
-    """The name a reader sees last: ``password`` in ``form.password``, ``user`` in ``request.user``."""
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        return node.attr.value
-    return None
 
 
 # Trailing words that keep a name about the account itself: ``user_obj``, ``account_record``.

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from reviewer.checks.base import FactCollector
-from reviewer.checks.model_facts import string_value
+from reviewer.checks.base import FactCollector, string_value
 
 
 class ClassBases(FactCollector):

@@ -31,6 +31,9 @@ from reviewer.checks.base import (
     pattern_to_regex,
     shape,
 )
+from reviewer.fixes import NodeFix, append_argument, replace
+
+DEFAULT_FIX_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True)
@@ -112,8 +115,22 @@ def _may_carry_anything(call: cst.Call) -> bool:
     return any(arg.star for arg in call.args)
 
 
+def compile_options(options: dict) -> float:
+    """The ``fix-timeout`` option: the seconds a fix passes as ``timeout=``."""
+    seconds = options.get("fix-timeout", DEFAULT_FIX_TIMEOUT)
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds < float("inf"):
+        raise ValueError(f"fix-timeout must be a positive number of seconds, got {seconds!r}")
+    return float(seconds)
+
+
+def _seconds(value: float) -> str:
+    """``10`` rather than ``10.0``; ``3.05`` as written."""
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
 class MissingTimeout(Check):
     rule_id = "RV402"
+    options_compiler = staticmethod(compile_options)
     triggers = ("requests", "urllib", "http", "smtplib", "ftplib", "imaplib", "poplib", "socket", "ClientTimeout")
 
     def __init__(self, ctx: FileContext, spec: RuleSpec, options: dict) -> None:
@@ -136,18 +153,21 @@ class MissingTimeout(Check):
         argument = _timeout_argument(node, parameter.position)
         written = f"`{shape(node.func)}()`"
         resolved = "" if name == shape(node.func) else f" (`{name}`)"
+        seconds = _seconds(self.compiled_options())
         if argument is None:
             if parameter.missing_waits_forever:
                 self.report(
                     node,
                     f"{written}{resolved} has no timeout: if the server stops answering, it waits forever; "
                     "pass `timeout=`",
+                    fix=NodeFix(f"Add `timeout={seconds}`", (append_argument(node, f"timeout={seconds}"),)),
                 )
         elif _is_none(argument.value):
             self.report(
                 node,
                 f"{written}{resolved} is given `timeout=None`: if the server stops answering, it waits forever; "
                 "pass a number of seconds",
+                fix=NodeFix(f"Pass `timeout={seconds}`", (replace(argument.value, seconds),)),
             )
 
     def _check_timeout_object(self, call: cst.Call, name: str) -> None:

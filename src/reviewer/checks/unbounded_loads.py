@@ -36,8 +36,10 @@ from reviewer.checks.base import (
     Check,
     FileContext,
     dotted_name,
+    keyword_argument,
     pattern_to_regex,
     shape,
+    string_value,
 )
 from reviewer.checks.django_orm import (
     OrmValue,
@@ -45,7 +47,7 @@ from reviewer.checks.django_orm import (
     orm_value,
     split_at_manager,
 )
-from reviewer.checks.model_facts import keyword_argument, string_value
+from reviewer.fixes import NodeFix, code_of, replace
 
 # Manager and queryset steps that keep every row of the table.
 WHOLE_TABLE_STEPS = frozenset({
@@ -415,7 +417,11 @@ class UnboundedLoad(Check):
                        f"`{written}.exists()`, which fetches at most one")
         if isinstance(value, cst.Name):
             message += " (if the rows are needed afterwards, iterate the same queryset: its cache is reused)"
-        self.report(where, message)
+        # `len(qs)` -> `qs.count()`, `bool(qs)` -> `qs.exists()`, `if qs:` -> `if qs.exists():`. The probed value
+        # is a name or a call, so the method call binds to all of it.
+        method = "count" if how == "len" else "exists"
+        fix = NodeFix(f"Use `{written}.{method}()`", (replace(where, f"{code_of(value)}.{method}()"),))
+        self.report(where, message, fix=fix)
 
     # -- whole tables in jobs ---------------------------------------------------------------------------------------
 

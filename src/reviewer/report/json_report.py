@@ -20,7 +20,13 @@ The document (``version`` is bumped only when a field changes meaning or is remo
           "fingerprint": "9f2c...",         // 32 hex digits; stable when lines move
           "related": [                      // other places that explain the finding (may be empty)
             {"path": "app/views.py", "range": {...}, "message": "the queryset to fix"}
-          ]
+          ],
+          "fix": {                          // null when the rule has no safe, mechanical fix here
+            "description": "Replace with `await asyncio.sleep()`",
+            "edits": [                      // relative to the scanned file; an empty range inserts
+              {"range": {"start": {"line": 12, "column": 5}, "end": {"line": 12, "column": 5}}, "text": "await "}
+            ]
+          }
         }
       ],
       "notices": [
@@ -100,6 +106,13 @@ def _finding(finding: Finding) -> dict[str, Any]:
             {"path": related.path, "range": _range(related.span), "message": related.message}
             for related in finding.related
         ],
+        "fix": None if finding.fix is None else {
+            "description": finding.fix.description,
+            "edits": [
+                {"range": _range(Span(edit.line, edit.column, edit.end_line, edit.end_column)), "text": edit.text}
+                for edit in finding.fix.edits
+            ],
+        },
     }
 
 

@@ -15,6 +15,7 @@ Paths in findings are relative to the scan root and written as URI references ag
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ import sarif_om as om
 
 from reviewer.catalog import RuleSpec
 from reviewer.findings import Finding, Notice, NoticeKind, ScanResult, Severity, Span
+from reviewer.fixes import Fix
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
@@ -39,19 +41,70 @@ LINE_HASH_KEY = "primaryLocationLineHash"
 PROBLEM_SEVERITY = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "recommendation"}
 ERROR_NOTICE_KINDS = frozenset({NoticeKind.CHECK_ERROR, NoticeKind.INTERNAL_ERROR})
 ALWAYS_WRITTEN_FIELDS = frozenset({"level"})
+# GitHub code scanning rejects a run with more results, a result with more locations, or a file larger than this
+# once gzipped (https://docs.github.com/en/code-security/code-scanning/troubleshooting-sarif-uploads).
+MAX_RESULTS = 25_000
+MAX_LOCATIONS_PER_RESULT = 1_000
+MAX_GZIPPED_BYTES = 10 * 1000 * 1000
+# When results must go, the least severe go first.
+SEVERITY_RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.NOTE: 2}
+CAPPED_DESCRIPTOR = "results-capped"
 # sarif-om declares required fields first and the rest alphabetically; these read better at the top of an object.
 LEADING_KEYS = ("$schema", "version", "id", "ruleId", "ruleIndex", "level", "message")
 
 
 def render_sarif(
-    result: ScanResult, rules: list[RuleSpec], *, tool_version: str, category: str | None = None
+    result: ScanResult,
+    rules: list[RuleSpec],
+    *,
+    tool_version: str,
+    category: str | None = None,
+    max_results: int = MAX_RESULTS,
+    max_gzipped_bytes: int = MAX_GZIPPED_BYTES,
 ) -> str:
     """The scan as SARIF 2.1.0 JSON text: one run whose driver describes every rule in ``rules``, in order.
 
     ``category`` becomes ``automationDetails.id`` (GitHub keeps one set of alerts per category); without it the
-    category is ``reviewer``. Raises ValueError when a finding's rule is not among ``rules``.
+    category is ``reviewer``. Findings the scan kept although an inline comment silences them
+    (``result.suppressed_findings``) are written with an ``inSource`` suppression.
+
+    The log stays within GitHub's upload limits: at most ``max_results`` results and ``max_gzipped_bytes`` once
+    gzipped. Past them, suppressed results go first, then notes, then warnings; errors are kept longest, and a
+    notification says how many were left out. Raises ValueError when a finding's rule is not among ``rules``.
     """
+    known = {spec.id for spec in rules}
+    for finding in (*result.findings, *result.suppressed_findings):
+        if finding.rule_id not in known:
+            raise ValueError(f"finding for {finding.rule_id} at {finding.path} but the rule was not passed to SARIF")
+    entries = [(finding, False) for finding in result.findings]
+    entries += [(finding, True) for finding in result.suppressed_findings]
+    # sorted() is stable: within a rank, results keep their path and line order.
+    ranked = sorted(range(len(entries)), key=lambda i: (entries[i][1], SEVERITY_RANK[entries[i][0].severity]))
+    limit = min(max_results, len(entries))
+    while True:
+        kept = [entries[i] for i in sorted(ranked[:limit])]
+        text = _log_text(result, rules, tool_version, category, kept, omitted=len(entries) - limit)
+        # Node's zlib default level, which the upload action uses.
+        size = len(gzip.compress(text.encode("utf-8"), compresslevel=6))
+        if size <= max_gzipped_bytes or limit == 0:
+            return text
+        # Results are roughly the same size: shrink in proportion, with a margin, and always by at least one.
+        limit = min(limit - 1, int(limit * max_gzipped_bytes / size * 0.95))
+
+
+def _log_text(
+    result: ScanResult,
+    rules: list[RuleSpec],
+    tool_version: str,
+    category: str | None,
+    entries: list[tuple[Finding, bool]],
+    omitted: int,
+) -> str:
     rule_indexes = {spec.id: index for index, spec in enumerate(rules)}
+    results = [_result(finding, rule_indexes, suppressed) for finding, suppressed in entries]
+    notifications = [_notification(notice) for notice in result.notices]
+    if omitted:
+        notifications.append(_capped_notification(omitted, len(entries) + omitted))
     run = om.Run(
         tool=om.Tool(
             driver=om.ToolComponent(
@@ -66,8 +119,8 @@ def render_sarif(
         original_uri_base_ids={SOURCE_ROOT: om.ArtifactLocation(uri=_directory_uri(result.root))},
         # Columns come from Python strings, so they count code points, not UTF-16 units.
         column_kind="unicodeCodePoints",
-        invocations=[_invocation(result.notices)],
-        results=[_result(finding, rule_indexes) for finding in result.findings],
+        invocations=[_invocation(result.notices, notifications)],
+        results=results,
     )
     log = om.SarifLog(version=SARIF_VERSION, schema_uri=SCHEMA_URI, runs=[run])
     return json.dumps(_to_json(log), indent=2, ensure_ascii=False) + "\n"
@@ -121,9 +174,9 @@ def _artifact_location(path: str) -> om.ArtifactLocation:
     return om.ArtifactLocation(uri=quote(path, safe="/"), uri_base_id=SOURCE_ROOT)
 
 
-def _result(finding: Finding, rule_indexes: dict[str, int]) -> om.Result:
-    if finding.rule_id not in rule_indexes:
-        raise ValueError(f"finding for {finding.rule_id} at {finding.path} but the rule was not passed to SARIF")
+def _result(finding: Finding, rule_indexes: dict[str, int], suppressed: bool = False) -> om.Result:
+    # One primary location; the related ones are cut to what GitHub accepts for a whole result.
+    related = finding.related[: MAX_LOCATIONS_PER_RESULT - 1]
     return om.Result(
         rule_id=finding.rule_id,
         rule_index=rule_indexes[finding.rule_id],
@@ -132,10 +185,37 @@ def _result(finding: Finding, rule_indexes: dict[str, int]) -> om.Result:
         locations=[_location(finding.path, finding.span)],
         related_locations=[
             _location(related.path, related.span, message=related.message, location_id=number)
-            for number, related in enumerate(finding.related, start=1)
+            for number, related in enumerate(related, start=1)
         ] or None,
         partial_fingerprints={LINE_HASH_KEY: finding.line_hash} if finding.line_hash else None,
         fingerprints={FINGERPRINT_KEY: finding.fingerprint},
+        suppressions=[om.Suppression(kind="inSource")] if suppressed else None,
+        fixes=[_fix(finding.path, finding.fix)] if finding.fix is not None else None,
+    )
+
+
+def _fix(path: str, fix: Fix) -> om.Fix:
+    """A finding's fix for editors (the VS Code SARIF Viewer offers it as a quick fix): every deleted region is
+    relative to the file as scanned, and an empty region inserts."""
+    return om.Fix(
+        description=om.Message(text=fix.description),
+        artifact_changes=[
+            om.ArtifactChange(
+                artifact_location=_artifact_location(path),
+                replacements=[
+                    om.Replacement(
+                        deleted_region=om.Region(
+                            start_line=edit.line,
+                            start_column=edit.column,
+                            end_line=edit.end_line,
+                            end_column=edit.end_column,
+                        ),
+                        inserted_content=om.ArtifactContent(text=edit.text),
+                    )
+                    for edit in fix.edits
+                ],
+            )
+        ],
     )
 
 
@@ -150,10 +230,22 @@ def _location(path: str, span: Span, *, message: str | None = None, location_id:
     )
 
 
-def _invocation(notices: list[Notice]) -> om.Invocation:
+def _invocation(notices: list[Notice], notifications: list[om.Notification]) -> om.Invocation:
     return om.Invocation(
         execution_successful=not any(notice.kind is NoticeKind.INTERNAL_ERROR for notice in notices),
-        tool_execution_notifications=[_notification(notice) for notice in notices],
+        tool_execution_notifications=notifications,
+    )
+
+
+def _capped_notification(omitted: int, total: int) -> om.Notification:
+    return om.Notification(
+        level="warning",
+        message=om.Message(
+            text=f"{omitted:,} of {total:,} results left out to stay within GitHub code scanning's upload limits "
+            f"({MAX_RESULTS:,} results per run, {MAX_GZIPPED_BYTES // 1000**2} MB gzipped); the most severe were "
+            "kept. Narrow the scan (--select, --ignore, excludes) to see the rest."
+        ),
+        descriptor=om.ReportingDescriptorReference(id=CAPPED_DESCRIPTOR),
     )
 
 

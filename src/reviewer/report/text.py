@@ -104,6 +104,7 @@ def _summary(result: ScanResult, console: Console) -> None:
             out.append(f"  {where}: ", style="yellow")
             out.append(f"{notice.message} [{notice.kind.value}]\n")
     extra = f", {result.suppressed} suppressed inline" if result.suppressed else ""
+    extra += f", {result.files_cached} unchanged since the last run" if result.files_cached else ""
     out.append(f"Scanned {result.files_scanned} file{'s' if result.files_scanned != 1 else ''} "
                f"in {result.elapsed:.2f}s{extra}.", style="dim")
     console.print(out, soft_wrap=True)
