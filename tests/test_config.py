@@ -328,3 +328,52 @@ def test_find_config_none(tmp_path: Path) -> None:
     _pyproject(tmp_path / "x", '[project]\nname = "x"\n')
     found = find_config(tmp_path / "x")
     assert found is None or tmp_path not in found.parents
+
+
+# -- test code ---------------------------------------------------------------------------------------------------------
+
+TEST_CODE_SAMPLE = """\
+import time
+
+GITHUB_TOKEN = "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"  # a provider key: reported in tests too
+
+
+async def handler():
+    time.sleep(1)
+"""
+
+
+def rules_reported(rel: str, table: dict[str, Any] | None = None) -> set[str]:
+    from reviewer.catalog import load_catalog
+    from reviewer.config import build_plan, settings_from_table
+    from reviewer.engine import analyze_text
+
+    catalog = load_catalog()
+    plan = build_plan(settings_from_table(table or {}, catalog, "pyproject.toml"), catalog)
+    module = rel.removesuffix(".py").replace("/", ".")
+    return {finding.rule_id for finding in analyze_text(TEST_CODE_SAMPLE, rel, module, False, plan).findings}
+
+
+@pytest.mark.parametrize("rel", ["tests/test_handlers.py", "app/tests/helpers.py", "app/conftest.py",
+                                 "app/handlers_test.py"])
+def test_test_code_is_judged_only_by_rules_marked_for_it(rel: str) -> None:
+    assert rules_reported("app/handlers.py") == {"RV201", "RV301"}
+    assert rules_reported(rel) == {"RV301"}
+
+
+def test_test_code_patterns_are_configurable() -> None:
+    assert rules_reported("tests/test_handlers.py", {"test-code": []}) == {"RV201", "RV301"}
+    assert rules_reported("app/handlers.py", {"test-code": ["app/"]}) == {"RV301"}
+    with pytest.raises(ConfigError, match="test-code"):
+        rules_reported("app/handlers.py", {"test-code": "tests/"})
+
+
+def test_file_timeout() -> None:
+    from reviewer.catalog import load_catalog
+    from reviewer.config import build_plan, settings_from_table
+
+    catalog = load_catalog()
+    assert build_plan(settings_from_table({"file-timeout": 5}, catalog, "pyproject.toml"), catalog).file_timeout == 5
+    for bad in (0, -1, "60", True):
+        with pytest.raises(ConfigError, match="file-timeout"):
+            settings_from_table({"file-timeout": bad}, catalog, "pyproject.toml")

@@ -420,3 +420,26 @@ def test_redacted_secrets_never_reach_the_snippet(monkeypatch: pytest.MonkeyPatc
     assert all(
         secret not in f.fingerprint + repr(f) for f in result.findings for secret in ("0123456789", "hunter22")
     )
+
+
+class Slow(FlagTarget):
+    """Takes far too long on the name ``slow`` (an analysis stuck on a pathological file)."""
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value == "slow":
+            time.sleep(30)
+        super().visit_Name(node)
+
+
+def test_a_file_that_takes_too_long_is_a_notice_and_the_scan_goes_on(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(reviewer.engine, "check_classes", lambda: {"RV901": Slow})
+    (tmp_path / "a.py").write_text("slow\n")
+    (tmp_path / "b.py").write_text("target\n")
+    plan = build_plan((FlagTarget,))
+    plan.file_timeout = 0.5
+    sources, _ = discover([tmp_path], tmp_path, [], respect_gitignore=False)
+    result = scan(sources, plan, str(tmp_path), jobs=1)
+    assert [(n.path, n.kind) for n in result.notices] == [("a.py", NoticeKind.TIMEOUT)]
+    assert "longer than 0.5s" in result.notices[0].message
+    assert [(f.path, f.span.line) for f in result.findings] == [("b.py", 1)]

@@ -28,7 +28,7 @@ DOC_SECTIONS = (
 REQUIRED_KEYS = {
     "id", "name", "category", "severity", "precision", "summary", "docs", "examples",
 }
-OPTIONAL_KEYS = {"cwe", "security-severity", "enabled-by-default", "options", "tags"}
+OPTIONAL_KEYS = {"cwe", "security-severity", "enabled-by-default", "in-tests", "options", "tags"}
 
 
 class CatalogError(Exception):
@@ -57,6 +57,7 @@ class RuleSpec:
     cwe: tuple[int, ...] = ()
     security_severity: float | None = None
     enabled_by_default: bool = True
+    in_tests: bool = False  # also reports in test code (the `test-code` setting)
     tags: tuple[str, ...] = ()
     options: dict[str, RuleOption] = field(default_factory=dict)
 
@@ -171,6 +172,7 @@ def parse_rule(path: Path) -> RuleSpec:
         cwe=tuple(int(c) for c in data.get("cwe") or ()),
         security_severity=security_severity,
         enabled_by_default=bool(data.get("enabled-by-default", True)),
+        in_tests=bool(data.get("in-tests", False)),
         tags=tuple(data.get("tags") or ()),
         options=options,
     )

@@ -13,7 +13,7 @@ from typing import Any
 
 from reviewer.catalog import RuleSpec
 from reviewer.checks import check_classes
-from reviewer.engine import ScanPlan
+from reviewer.engine import DEFAULT_FILE_TIMEOUT, ScanPlan
 from reviewer.findings import Severity
 
 if sys.version_info >= (3, 11):
@@ -27,6 +27,8 @@ DEFAULT_EXCLUDE = (
     ".pytest_cache", ".ruff_cache", ".reviewer_cache", ".direnv", ".ipynb_checkpoints",
 )
 DEFAULT_MAX_FILE_SIZE = 5 * 1024 * 1024
+# Test code: most rules judge production code, and tests hold the fixtures, fakes and shortcuts they would report.
+DEFAULT_TEST_CODE = ("tests/", "test/", "testing/", "test_*.py", "*_test.py", "*_tests.py", "conftest.py")
 SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$", re.IGNORECASE)
 # A ``[tool.reviewer]`` (or ``[tool.reviewer.rules...]``) table header, or a dotted ``tool.reviewer.x = ...`` key.
 REVIEWER_TABLE = re.compile(r"^\s*\[*\s*tool\s*\.\s*reviewer\b", re.MULTILINE)
@@ -39,8 +41,10 @@ TOP_LEVEL_KEYS = {
     "exclude": "a list of gitignore-style patterns (replaces the default excludes)",
     "extend-exclude": "a list of gitignore-style patterns (added to the default excludes)",
     "per-file-ignores": "a table of gitignore-style pattern = list of rule selectors",
+    "test-code": "a list of gitignore-style patterns naming test code (only rules marked for tests report there)",
     "respect-gitignore": "true or false",
     "max-file-size": 'a size in bytes (5242880) or with a unit ("5 MB")',
+    "file-timeout": "the seconds one file's analysis may take (a number above 0)",
     "rules": "a table of per-rule tables, e.g. [tool.reviewer.rules.RV201]",
 }
 
@@ -57,8 +61,10 @@ class Settings:
     exclude: list[str] = field(default_factory=lambda: list(DEFAULT_EXCLUDE))
     extend_exclude: list[str] = field(default_factory=list)
     per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
+    test_code: list[str] = field(default_factory=lambda: list(DEFAULT_TEST_CODE))
     respect_gitignore: bool = True
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
+    file_timeout: float = DEFAULT_FILE_TIMEOUT
     rules: dict[str, dict[str, Any]] = field(default_factory=dict)
     config_file: Path | None = None
 
@@ -154,12 +160,18 @@ def settings_from_table(table: dict[str, Any], catalog: dict[str, RuleSpec], sou
                 pattern: check_selectors(_string_list(codes, f"{where}.{pattern!r}"), catalog, where)
                 for pattern, codes in value.items()
             }
+        elif key == "test-code":
+            settings.test_code = _string_list(value, where)
         elif key == "respect-gitignore":
             if not isinstance(value, bool):
                 raise ConfigError(f"{where} must be true or false")
             settings.respect_gitignore = value
         elif key == "max-file-size":
             settings.max_file_size = parse_size(value, where)
+        elif key == "file-timeout":
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise ConfigError(f"{where} must be a number of seconds above 0, e.g. 60")
+            settings.file_timeout = float(value)
         elif key == "rules":
             if not isinstance(value, dict):
                 raise ConfigError(f"{where} must be a table of rule tables, e.g. [tool.reviewer.rules.RV201]")
@@ -282,9 +294,13 @@ def build_plan(settings: Settings, catalog: dict[str, RuleSpec]) -> ScanPlan:
         options={rule_id: rule_options(catalog[rule_id], settings) for rule_id in enabled},
         severities={rule_id: rule_severity(catalog[rule_id], settings) for rule_id in enabled},
         per_file_ignores=[
-            (pattern, tuple(spec.id for spec in catalog.values() if any(selector_matches(s, spec) for s in selectors)))
-            for pattern, selectors in settings.per_file_ignores.items()
+            *((pattern, tuple(spec.id for spec in catalog.values()
+                              if any(selector_matches(s, spec) for s in selectors)))
+              for pattern, selectors in settings.per_file_ignores.items()),
+            *((pattern, tuple(spec.id for spec in catalog.values() if not spec.in_tests))
+              for pattern in settings.test_code),
         ],
         max_file_size=settings.max_file_size,
+        file_timeout=settings.file_timeout,
         all_rule_ids=frozenset(catalog),
     )

@@ -8,15 +8,18 @@ keep the candidates it confirms. Output order never depends on scheduling: every
 from __future__ import annotations
 
 import ast
+import contextlib
 import functools
 import hashlib
 import json
 import os
 import re
+import signal
 import sys
+import threading
 import time
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -55,6 +58,8 @@ from reviewer.suppress import Suppression, find_suppressions, match_suppression
 UNUSED_SUPPRESSION_RULE = "RV001"
 NEWLINE = re.compile(r"\r\n|\r|\n")
 MAX_SNIPPET_LINES = 8
+# A pathological file (a generated module, code crafted to make some analysis slow) must not stall the scan.
+DEFAULT_FILE_TIMEOUT = 60.0
 
 
 @dataclass
@@ -69,6 +74,7 @@ class ScanPlan:
     all_rule_ids: frozenset[str] = frozenset()
     keep_suppressed: bool = False  # keep findings silenced by inline suppressions (not just count them)
     cache_dir: str | None = None  # where map results are cached between runs (None: no cache)
+    file_timeout: float | None = DEFAULT_FILE_TIMEOUT  # seconds one file's analysis may take
 
     def __post_init__(self) -> None:
         self._ignore_specs = [
@@ -391,9 +397,39 @@ def _analyze_in_worker(source: SourcePath) -> FileResult:
     return _safe_analyze(source, _worker_plan)
 
 
+class FileTimeout(BaseException):
+    """A file's analysis ran out of time. A BaseException, so that the guards which turn a check's error into a
+    notice and go on cannot swallow it."""
+
+
+def _out_of_time(signum: int, frame: Any) -> None:
+    raise FileTimeout
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float | None) -> Iterator[None]:
+    """Interrupt the block after ``seconds`` of wall time (where a timer signal is available: the main thread of a
+    POSIX process, which is where files are analyzed)."""
+    usable = seconds and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if not usable:
+        yield
+        return
+    previous = signal.signal(signal.SIGALRM, _out_of_time)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def _safe_analyze(source: SourcePath, plan: ScanPlan) -> FileResult:
     try:
-        return analyze_file(source, plan)
+        with time_limit(plan.file_timeout):
+            return analyze_file(source, plan)
+    except FileTimeout:
+        message = f"analysis took longer than {plan.file_timeout:g}s (the file-timeout setting); skipped"
+        return FileResult(source.rel, notices=[Notice(source.rel, NoticeKind.TIMEOUT, message)])
     except RecursionError:
         return FileResult(source.rel, notices=[Notice(source.rel, NoticeKind.SYNTAX_ERROR, "too deeply nested")])
     except Exception as exc:

@@ -94,6 +94,7 @@ class NoticeKind(str, Enum):
     SYNTAX_ERROR = "syntax-error"
     SYMLINK_LOOP = "symlink-loop"
     CHECK_ERROR = "check-error"
+    TIMEOUT = "timeout"
     INTERNAL_ERROR = "internal-error"
 
 
