@@ -28,7 +28,6 @@ from typing import Any
 
 import libcst as cst
 import pathspec
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from reviewer import __version__
 from reviewer.cache import Cache
@@ -52,6 +51,7 @@ from reviewer.fingerprint import line_hashes
 from reviewer.fixes import Fix
 from reviewer.fixes import resolve as resolve_fix
 from reviewer.index import ProjectIndex
+from reviewer.positions import Positions
 from reviewer.source import SourceError, decode, parse, read_bytes
 from reviewer.suppress import Suppression, find_suppressions, match_suppression
 
@@ -196,7 +196,7 @@ def analyze_text(text: str, rel: str, module_name: str, is_package: bool, plan: 
         result.facts = ctx.facts
         if ctx.reports or ctx.located_facts:
             # Same nodes as the walk saw (no copy), so reports map to positions by identity.
-            positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+            positions = Positions(module)
             for kind, record, node in ctx.located_facts:
                 span = _span(positions[node])
                 ctx.add_fact(kind, (*record, (span.line, span.column, span.end_line, span.end_column)))
@@ -249,8 +249,8 @@ class _FindingMaker:
         """(first line, last line, qualified name) of every function and class, outermost first."""
         if self.positions is None:
             return []
-        defs = sorted((where.start.line, -where.end.line, node.name.value) for node, where in self.positions.items()
-                      if isinstance(node, (cst.FunctionDef, cst.ClassDef)))
+        defs = sorted((where.start.line, -where.end.line, node.name.value)
+                      for node, where in self.positions.of_type(cst.FunctionDef, cst.ClassDef))
         scopes: list[tuple[int, int, str]] = []
         enclosing: list[tuple[int, int, str]] = []
         for start, negative_end, name in defs:

@@ -397,16 +397,15 @@ class UnboundedLoad(Check):
             self._test(node.expression)
 
     def _probe(self, value: cst.BaseExpression, where: cst.CSTNode, how: str) -> None:
-        if value in self._done:
-            return
-        if isinstance(value, cst.Name):
-            use = self._local_use()
-            if use is None or value.value in use.reuses:
-                return
-        elif not isinstance(value, cst.Call):
+        if value in self._done or not isinstance(value, (cst.Name, cst.Call)):
             return
         if self._queryset_steps(value) is None:
             return
+        if isinstance(value, cst.Name):
+            # Reading the whole function is the costly part: only for a name that holds a queryset.
+            use = self._local_use()
+            if use is None or value.value in use.reuses:
+                return
         self._done.add(value)
         written = shape(value)
         if how == "len":
