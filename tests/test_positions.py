@@ -52,3 +52,4 @@ def test_positions_by_type() -> None:
     found = {node.name.value: where.start.line for node, where in Positions(module).of_type(cst.FunctionDef,
                                                                                             cst.ClassDef)}
     assert found == {"A": 1, "f": 2}
+

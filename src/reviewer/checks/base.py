@@ -228,6 +228,12 @@ def dotted_name(node: cst.BaseExpression) -> str | None:
 
 def string_value(node: cst.BaseExpression | None) -> str | None:
     """The value of a string literal, implicitly concatenated ones included (not f-strings, not bytes)."""
+    if isinstance(node, cst.SimpleString):
+        text = node.value
+        # Most literals need no evaluation: no escapes, no prefix (libcst's evaluated_value compiles each one).
+        if "\\" not in text and "\r" not in text and text[0] in "'\"":
+            quote = text[:3] if text[:3] in ('"""', "'''") else text[0]
+            return text[len(quote):-len(quote)]
     if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
         value = node.evaluated_value
         return value if isinstance(value, str) else None
