@@ -91,7 +91,7 @@ def test_notices_always_have_every_key(scan: ScanResult) -> None:
 
 def test_summary(scan: ScanResult) -> None:
     summary = render(scan)["summary"]
-    assert summary.pop("elapsed_seconds") == pytest.approx(0.42)
+    assert "elapsed_seconds" not in summary  # two runs over the same code give the same bytes
     assert summary == {
         "files_scanned": 12,
         # A failed check does not make a file skipped: only the syntax error counts.

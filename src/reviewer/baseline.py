@@ -132,11 +132,13 @@ def load_baseline(file: Path) -> Baseline:
     except json.JSONDecodeError as exc:
         raise BaselineError(f"baseline {file} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
                             ) from None
+    except RecursionError:
+        raise BaselineError(f"baseline {file} is nested too deeply to be a baseline") from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise BaselineError(f'{file} is not a reviewer baseline (no "format": "{FORMAT}"); '
                             "create one with `reviewer baseline`")
     version = document.get("version")
-    if version != FORMAT_VERSION:
+    if isinstance(version, bool) or version != FORMAT_VERSION:
         if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
             raise BaselineError(f"baseline {file} has format version {version}, newer than this reviewer reads "
                                 f"({FORMAT_VERSION}): upgrade reviewer")

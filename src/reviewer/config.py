@@ -52,6 +52,10 @@ TOP_LEVEL_KEYS = {
 class ConfigError(Exception):
     """A user mistake in configuration or flags: reported as one line, exit code 2."""
 
+    def __init__(self, message: str) -> None:
+        # A quoted TOML key or a flag can hold any character; the error stays one readable line.
+        super().__init__("".join(c if c.isprintable() else repr(c)[1:-1] for c in message))
+
 
 @dataclass
 class Settings:
@@ -80,15 +84,26 @@ def find_config(start: Path) -> Path | None:
         candidate = folder / "pyproject.toml"
         if candidate.is_file():
             try:
-                text = candidate.read_text(encoding="utf-8")
-                data = tomllib.loads(text)
-            except (OSError, UnicodeDecodeError):
+                raw = candidate.read_bytes()
+            except OSError:
                 continue  # someone else's unreadable pyproject above us is not our configuration
+            # Our own table is in there: using a parent's configuration instead would be a silent surprise.
+            ours = bool(REVIEWER_TABLE.search(raw.decode("latin-1")))
+            try:
+                data = tomllib.loads(raw.decode("utf-8"))
+            except UnicodeDecodeError as exc:
+                if ours:
+                    raise ConfigError(f"{candidate}: not UTF-8 (TOML must be): {exc.reason} at byte {exc.start}"
+                                      ) from None
+                continue
             except tomllib.TOMLDecodeError as exc:
-                if REVIEWER_TABLE.search(text):
-                    # Our own table is in there: using a parent's configuration instead would be a silent surprise.
+                if ours:
                     raise ConfigError(f"{candidate}: invalid TOML: {exc}") from None
                 continue  # someone else's broken pyproject above us is not our configuration
+            except RecursionError:
+                if ours:
+                    raise ConfigError(f"{candidate}: invalid TOML: nested too deeply") from None
+                continue
             tool = data.get("tool")
             if isinstance(tool, dict) and "reviewer" in tool:
                 return candidate
@@ -105,6 +120,8 @@ def read_config_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"cannot read config file {path}: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid TOML: nested too deeply") from None
     table = data.get("tool", {}).get("reviewer") if isinstance(data.get("tool"), dict) else None
     if table is None:
         if path.name == "pyproject.toml":
