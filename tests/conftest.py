@@ -11,6 +11,7 @@ import os
 import re
 import textwrap
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, ClassVar
 
 import libcst as cst
@@ -166,3 +167,22 @@ def reported(source: str, plan: ScanPlan) -> list[tuple[int, str]]:
     result = analyze_source(source, plan)
     findings = result.findings + ProjectIndex([result]).resolve(result.candidates)
     return sorted((finding.span.line, finding.message) for finding in findings)
+
+
+def only_message(source: str, plan: ScanPlan) -> str:
+    """The message of the one finding ``source`` must give."""
+    findings = reported(source, plan)
+    assert len(findings) == 1, findings
+    return findings[0][1]
+
+
+def fixture_lines(root: Path, marker: str) -> list[tuple[str, int]]:
+    """(path, line) of every line under ``root`` whose text matches ``marker`` (a regular expression): the lines a
+    fixture project marks as reported."""
+    pattern = re.compile(marker)
+    return sorted(
+        (path.relative_to(root).as_posix(), number)
+        for path in root.rglob("*.py")
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if pattern.search(line)
+    )

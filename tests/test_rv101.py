@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import marked_lines, rule_plan
+from conftest import fixture_lines, marked_lines, rule_plan
 from conftest import reported as reported_with
 
 from reviewer.checks.query_in_loop import compile_options
@@ -379,14 +379,7 @@ def project_findings(name: str) -> list[tuple[str, int, str]]:
 
 
 def project_marked(name: str) -> list[tuple[str, int]]:
-    root = FIXTURES / name
-    return sorted(
-        (path.relative_to(root).as_posix(), number)
-        for path in root.rglob("*.py")
-        for number, line in enumerate(path.read_text().splitlines(), 1)
-        if line.rstrip().endswith("# RV101")
-    )
-
+    return fixture_lines(FIXTURES / name, r"# RV101\s*$")
 
 @pytest.mark.parametrize("name", ["django_shop", "sqlalchemy_app"])
 def test_fixture_reports_exactly_the_marked_lines(name: str) -> None:

@@ -10,7 +10,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import marked_lines, reported, rule_plan
+from conftest import fixture_lines, marked_lines, rule_plan
+from conftest import only_message as single_message
 
 from reviewer.checks.unbounded_loads import unbounded_select
 from reviewer.discover import discover
@@ -33,9 +34,7 @@ def assert_marked(source: str, module: str = "app") -> None:
 
 
 def only_message(source: str) -> str:
-    findings = reported(source, PLAN)
-    assert len(findings) == 1, findings
-    return findings[0][1]
+    return single_message(source, PLAN)
 
 
 # -- len() and truthiness of querysets ------------------------------------------------------------------------------
@@ -386,13 +385,7 @@ def project_findings() -> list[tuple[str, int, str]]:
 
 
 def project_marked(tag: str) -> list[tuple[str, int]]:
-    return sorted(
-        (path.relative_to(FIXTURE).as_posix(), number)
-        for path in FIXTURE.rglob("*.py")
-        for number, line in enumerate(path.read_text().splitlines(), 1)
-        if line.rstrip().endswith(f"# {tag}")
-    )
-
+    return fixture_lines(FIXTURE, rf"# {tag}\s*$")
 
 def test_fixture_reports_exactly_the_marked_lines() -> None:
     assert sorted((path, line) for path, line, _ in project_findings()) == project_marked("RV104")

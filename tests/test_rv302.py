@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import analyze_source, marked_lines, reported, rule_plan
+from conftest import only_message as single_message
 
 from reviewer.checks.base import is_test_path
 from reviewer.checks.passwords import is_password_column
@@ -26,9 +27,7 @@ def assert_marked(source: str) -> None:
 
 
 def only_message(source: str) -> str:
-    findings = reported(source, PLAN)
-    assert len(findings) == 1, findings
-    return findings[0][1]
+    return single_message(source, PLAN)
 
 
 CASES = {

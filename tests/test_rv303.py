@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from conftest import analyze_source, marked_lines, reported, rule_plan
+from conftest import only_message as single_message
 
 from reviewer.checks.base import is_test_path
 from reviewer.checks.crypto import security_purpose
@@ -24,9 +25,7 @@ def lines(source: str) -> list[int]:
 
 
 def only_message(source: str) -> str:
-    findings = reported(source, PLAN)
-    assert len(findings) == 1, findings
-    return findings[0][1]
+    return single_message(source, PLAN)
 
 
 CASES = {

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import analyze_source, marked_lines, reported, rule_plan
+from conftest import only_message as single_message
 
 from reviewer.checks.logging_leaks import credential_name
 from reviewer.discover import discover
@@ -25,9 +26,7 @@ def assert_marked(source: str) -> None:
 
 
 def only_message(source: str) -> str:
-    findings = reported(source, PLAN)
-    assert len(findings) == 1, findings
-    return findings[0][1]
+    return single_message(source, PLAN)
 
 
 CASES = {

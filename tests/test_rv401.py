@@ -6,11 +6,10 @@ the fixture ``http_app`` marks the lines the rule reports with ``# RV401``.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
-from conftest import marked_lines, reported, rule_plan
+from conftest import fixture_lines, marked_lines, reported, rule_plan
 
 from reviewer.checks.http_errors import compile_options
 from reviewer.config import ConfigError
@@ -391,14 +390,7 @@ def test_bad_option_is_a_configuration_error() -> None:
 
 
 def fixture_markers(rule_id: str) -> list[tuple[str, int]]:
-    marker = re.compile(rf"#\s*{rule_id}\b")
-    found = []
-    for path in sorted(FIXTURE.rglob("*.py")):
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if marker.search(line):
-                found.append((path.relative_to(FIXTURE).as_posix(), number))
-    return found
-
+    return fixture_lines(FIXTURE, rf"#\s*{rule_id}\b")
 
 def test_fixture_project() -> None:
     sources, _ = discover([FIXTURE], FIXTURE, [], respect_gitignore=False)

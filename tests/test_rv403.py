@@ -11,7 +11,8 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import marked_lines, reported, rule_plan
+from conftest import fixture_lines, marked_lines, reported, rule_plan
+from conftest import only_message as single_message
 
 from reviewer.checks.deployment import attacker_origin, is_development_path
 from reviewer.discover import discover
@@ -27,9 +28,7 @@ def assert_marked(source: str) -> None:
 
 
 def only_message(source: str) -> str:
-    findings = reported(source, PLAN)
-    assert len(findings) == 1, findings
-    return findings[0][1]
+    return single_message(source, PLAN)
 
 
 # -- Starlette / FastAPI ------------------------------------------------------------------------------------------
@@ -543,14 +542,7 @@ MARKER = re.compile(r"#\s*reported:\s*(RV\d{3})")
 
 
 def fixture_markers(rule_id: str) -> list[tuple[str, int]]:
-    marked = []
-    for path in sorted(FIXTURE.rglob("*.py")):
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            match = MARKER.search(line)
-            if match and match.group(1) == rule_id:
-                marked.append((path.relative_to(FIXTURE).as_posix(), number))
-    return marked
-
+    return fixture_lines(FIXTURE, rf"#\s*reported:\s*{rule_id}\b")
 
 def test_fixture_project() -> None:
     sources, _ = discover([FIXTURE], FIXTURE, [], respect_gitignore=False)
