@@ -155,7 +155,31 @@ def _test_names(expression: cst.BaseExpression) -> list[cst.Name]:
     return []
 
 
-class _UseReader(cst.CSTVisitor):
+class _TruthTests:
+    """Calls ``_test`` with every expression used for its truth value: ``if``, ``while``, conditional
+    expressions, ``assert`` and ``not``."""
+
+    def _test(self, expression: cst.BaseExpression) -> None:
+        raise NotImplementedError
+
+    def visit_If(self, node: cst.If) -> None:
+        self._test(node.test)
+
+    def visit_While(self, node: cst.While) -> None:
+        self._test(node.test)
+
+    def visit_IfExp(self, node: cst.IfExp) -> None:
+        self._test(node.test)
+
+    def visit_Assert(self, node: cst.Assert) -> None:
+        self._test(node.test)
+
+    def visit_UnaryOperation(self, node: cst.UnaryOperation) -> None:
+        if isinstance(node.operator, cst.Not):
+            self._test(node.expression)
+
+
+class _UseReader(_TruthTests, cst.CSTVisitor):
     """Sorts every name occurrence of a function body: a probe (``len(x)``, a test of ``x``), a method call on it
     or a rebinding (neither reads the cache), or anything else (may read the cache)."""
 
@@ -198,21 +222,6 @@ class _UseReader(cst.CSTVisitor):
         if expression is not None:
             self.neutral.update(id(name) for name in _test_names(expression))
 
-    def visit_If(self, node: cst.If) -> None:
-        self._test(node.test)
-
-    def visit_While(self, node: cst.While) -> None:
-        self._test(node.test)
-
-    def visit_IfExp(self, node: cst.IfExp) -> None:
-        self._test(node.test)
-
-    def visit_Assert(self, node: cst.Assert) -> None:
-        self._test(node.test)
-
-    def visit_UnaryOperation(self, node: cst.UnaryOperation) -> None:
-        if isinstance(node.operator, cst.Not):
-            self._test(node.expression)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.neutral.add(id(node.name))
@@ -231,7 +240,7 @@ def read_function(node: cst.FunctionDef) -> FunctionUse:
 # -- the check ------------------------------------------------------------------------------------------------------
 
 
-class UnboundedLoad(Check):
+class UnboundedLoad(_TruthTests, Check):
     rule_id = "RV104"
     triggers = ("objects", "_default_manager", "fetchall", "read(", "read_sql")
     requires_facts = ("settings",)  # Flask's MAX_CONTENT_LENGTH bounds every upload
@@ -380,21 +389,6 @@ class UnboundedLoad(Check):
         elif isinstance(expression, cst.UnaryOperation) and isinstance(expression.expression, cst.Call):
             self._probe(expression.expression, expression.expression, "test")
 
-    def visit_If(self, node: cst.If) -> None:
-        self._test(node.test)
-
-    def visit_While(self, node: cst.While) -> None:
-        self._test(node.test)
-
-    def visit_IfExp(self, node: cst.IfExp) -> None:
-        self._test(node.test)
-
-    def visit_Assert(self, node: cst.Assert) -> None:
-        self._test(node.test)
-
-    def visit_UnaryOperation(self, node: cst.UnaryOperation) -> None:
-        if isinstance(node.operator, cst.Not):
-            self._test(node.expression)
 
     def _probe(self, value: cst.BaseExpression, where: cst.CSTNode, how: str) -> None:
         if value in self._done or not isinstance(value, (cst.Name, cst.Call)):
