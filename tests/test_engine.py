@@ -50,6 +50,7 @@ def _write_hostile_tree(root: Path) -> None:
     (root / "cr_only.py").write_bytes(b"x = 1\rtarget = 2\r")
     (root / "crlf.py").write_bytes(b"x = 1\r\ntarget = 2\r\n")
     (root / "empty.py").write_bytes(b"")
+    (root / "tabs.py").write_bytes(b"if True:\n        x = 1\n\ttarget = 2\n")  # inconsistent tabs and spaces
     (root / "deep.py").write_text("target = " + "(" * 1000 + "1" + ")" * 1000 + "\n")
     (root / "huge.py").write_text("target = 1\n" + "# padding\n" * 2000)  # over the plan's limit below
     (root / "a.py").symlink_to("b.py")
@@ -147,6 +148,24 @@ def test_utf16_with_bom(hostile) -> None:
 def test_too_large(hostile) -> None:
     notice = _one(hostile[1], "huge.py", NoticeKind.TOO_LARGE)
     assert "4,096" in notice.message
+
+
+def test_mixed_tabs_and_spaces(hostile) -> None:
+    notice = _one(hostile[1], "tabs.py", NoticeKind.SYNTAX_ERROR)
+    assert notice.line == 3
+
+
+def test_generated_files_of_real_limits(tmp_path: Path, stand_ins) -> None:
+    """A 10 MB generated module is refused by the default size limit; a single 1 MB line is analyzed."""
+    (tmp_path / "generated.py").write_text("DATA = [\n" + "    0,\n" * 1_500_000 + "]\n")
+    (tmp_path / "one_line.py").write_text("target = '" + "x" * 1_100_000 + "'\n")
+    assert (tmp_path / "generated.py").stat().st_size > 10_000_000
+    assert (tmp_path / "one_line.py").stat().st_size > 1_000_000
+    from reviewer.config import DEFAULT_MAX_FILE_SIZE
+
+    result = _scan_tree(tmp_path, stand_ins((FlagTarget,), max_file_size=DEFAULT_MAX_FILE_SIZE))
+    assert [(n.path, n.kind) for n in result.notices] == [("generated.py", NoticeKind.TOO_LARGE)]
+    assert [(f.path, f.span.line) for f in result.findings] == [("one_line.py", 1)]
 
 
 def test_deeply_nested_expression(hostile) -> None:
