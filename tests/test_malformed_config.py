@@ -34,7 +34,6 @@ class Case:
     files: dict[str, str | bytes]  # written into an empty project folder next to app.py
     args: tuple[str, ...] = ()  # after `reviewer scan .`
     says: tuple[str, ...] = ()  # what the error line must mention
-    bug: str | None = None  # a known bug: the case is expected to fail until it is fixed
     subprocess: bool = False  # also run as a real command line
     in_process: bool = True  # False: the failure depends on the interpreter's recursion limit, which tests change
 
@@ -79,7 +78,6 @@ CASES: dict[str, Case] = {
     "option-bad-entry": Case(
         pyproject("[tool.reviewer.rules.RV201]\nextend-blocking-calls = [{ calls = 5 }]\n"),
         says=("extend-blocking-calls", "entry 1"),
-        bug="the message names `blocking-calls entry 25` (the merged list) and not the key and entry the user wrote",
         subprocess=True,
     ),
     "deeply-nested-toml": Case(
@@ -158,12 +156,8 @@ def assert_one_clear_error(name: str, outcome: Outcome) -> None:
         assert words in lines[0], (words, lines[0])
 
 
-def params(*, subprocess_only: bool) -> list[Any]:
-    return [
-        pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=case.bug) if case.bug else (), id=name)
-        for name, case in CASES.items()
-        if (case.subprocess if subprocess_only else case.in_process)
-    ]
+def params(*, subprocess_only: bool) -> list[str]:
+    return [name for name, case in CASES.items() if (case.subprocess if subprocess_only else case.in_process)]
 
 
 @pytest.mark.parametrize("name", params(subprocess_only=False))

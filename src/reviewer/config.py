@@ -295,6 +295,22 @@ def rule_options(spec: RuleSpec, settings: Settings) -> dict[str, Any]:
     return options
 
 
+def _validate_extensions(check: Any, spec: RuleSpec, settings: Settings, where: str) -> None:
+    """Each ``extend-<option>`` on its own, so that a bad entry is named as the user wrote it (``extend-x entry
+    1``) rather than by its place in the merged list."""
+    configured = settings.rules.get(spec.id, {})
+    for name in spec.options:
+        extra = configured.get(f"extend-{name}")
+        if extra is None:
+            continue
+        alone = {key: value.default for key, value in spec.options.items()}
+        alone[name] = extra
+        try:
+            check.validate_options(alone)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {str(exc).replace(name, f'extend-{name}', 1)}") from None
+
+
 def build_plan(settings: Settings, catalog: dict[str, RuleSpec]) -> ScanPlan:
     """What the workers need from the configuration: enabled rules with their options (checked by their rule's
     check class) and severities."""
@@ -302,10 +318,12 @@ def build_plan(settings: Settings, catalog: dict[str, RuleSpec]) -> ScanPlan:
     classes = check_classes()
     for rule_id in enabled:
         if rule_id in classes:
+            where = f"{settings.config_file or 'configuration'} [tool.reviewer.rules.{rule_id}]"
+            _validate_extensions(classes[rule_id], catalog[rule_id], settings, where)
             try:
                 classes[rule_id].validate_options(rule_options(catalog[rule_id], settings))
             except ValueError as exc:
-                raise ConfigError(f"[tool.reviewer.rules.{rule_id}]: {exc}") from None
+                raise ConfigError(f"{where}: {exc}") from None
     return ScanPlan(
         specs={rule_id: catalog[rule_id] for rule_id in enabled},
         options={rule_id: rule_options(catalog[rule_id], settings) for rule_id in enabled},
