@@ -188,6 +188,18 @@ class FileContext:
             return None if base is None else f"{base}[]"
         return None
 
+    def may_derive_from(self, node: cst.ClassDef, libraries: tuple[str, ...], name_part: str) -> bool:
+        """Whether the join step could find that class ``node`` derives from a class of ``libraries``: a base of
+        theirs, a base named with ``name_part``, or a base this project defines (the same top-level package), whose
+        own bases the join follows. Lets a check skip classes that cannot qualify before positions are paid for."""
+        package = self.module.split(".", 1)[0]
+        for arg in node.bases:
+            base = self.qualified_name(arg.value) if arg.keyword is None else None
+            if base is not None and (base.startswith(libraries) or name_part in base.rsplit(".", 1)[-1]
+                                     or base.split(".", 1)[0] == package):
+                return True
+        return False
+
     def resolve_relative(self, relative_dots: int, module: str | None) -> str | None:
         """The absolute module named by ``from <dots><module> import ...``."""
         if relative_dots == 0:

@@ -115,6 +115,7 @@ class LazyRelationInLoop(Check):
         self._returns: dict[tuple[cst.CSTNode | None, str], Rows | None] = {}
         # The module-level class being visited (maybe a DRF serializer or view), and its `serializer_class`.
         self._class: cst.ClassDef | None = None
+        self._maybe_serializer = False
         self._serializer_class: str | None = None
         # Functions being visited: (the def, its enclosing frame's node, rows of each return so far).
         self._returning: list[tuple[cst.FunctionDef, cst.CSTNode | None, list[Rows | None]]] = []
@@ -213,7 +214,7 @@ class LazyRelationInLoop(Check):
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._returning.append((node, self.ctx.frames[-1].node, []))
-        if self._in_class_body():
+        if self._maybe_serializer and self._in_class_body():
             self._bind_serialized_object(node)
 
     def visit_Return(self, node: cst.Return) -> None:
@@ -614,7 +615,9 @@ class LazyRelationInLoop(Check):
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         if self.ctx.at_module_level:
             self._class, self._serializer_class = node, None
-        elif self._class is not None and node.name.value == "Meta" and self._in_class_body():
+            # Django forms, models and views have look-alike Meta.fields and attributes: not serializers.
+            self._maybe_serializer = self.ctx.may_derive_from(node, ("rest_framework.",), "Serializer")
+        elif self._maybe_serializer and node.name.value == "Meta" and self._in_class_body():
             self._read_meta_fields(node)
 
     def leave_ClassDef(self, node: cst.ClassDef) -> None:
@@ -660,7 +663,7 @@ class LazyRelationInLoop(Check):
             self._serializer_class = self.ctx.qualified_name(value) if isinstance(value, (cst.Name, cst.Attribute)) \
                 else None
             return
-        if not isinstance(value, cst.Call):
+        if not self._maybe_serializer or not isinstance(value, cst.Call):
             return
         source = string_value(keyword_argument(value, "source"))
         if source == "*":

@@ -108,6 +108,8 @@ class UnpaginatedListEndpoint(Check):
         if self._class_methods.keys() & {"list", "paginate_queryset", "get_paginate_by", "get"}:
             self.ctx.add_fact("pagination", (view, "custom", "set"))
             return
+        if not self.ctx.may_derive_from(node, ("rest_framework.", "django.views."), "View"):
+            return  # only a list view's queryset is listed
         query = self._class_query()
         if query is None:
             return
