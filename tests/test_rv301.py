@@ -458,3 +458,12 @@ def test_no_output_format_shows_a_secret(output_format: str) -> None:
         pieces = {piece for piece in pieces if not is_wordlike(piece)}
         leaked = sorted(piece for piece in pieces if piece in output)
         assert not leaked, (secret[:4], leaked)
+
+
+def test_test_code_without_a_provider_prefix_is_not_parsed() -> None:
+    from reviewer.checks.secrets import HardcodedSecret
+
+    options = PLAN.options["RV301"]
+    assert not HardcodedSecret.may_apply('password = "hunter2hunter2"\n', "tests/test_login.py", options)
+    assert HardcodedSecret.may_apply('KEY = "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"\n', "tests/test_x.py", options)
+    assert HardcodedSecret.may_apply('password = "hunter2hunter2"\n', "app/login.py", options)

@@ -160,7 +160,10 @@ def analyze_text(text: str, rel: str, module_name: str, is_package: bool, plan: 
     checks = [classes[rule_id] for rule_id in rule_ids if rule_id in classes]
     needed_facts = {kind for cls in checks for kind in cls.requires_facts}
     collectors = [cls for kind, cls in fact_collectors().items() if kind in needed_facts]
-    active = [cls for cls in (*checks, *collectors) if not cls.triggers or any(t in text for t in cls.triggers)]
+    active = [
+        *(cls for cls in checks if cls.may_apply(text, rel, plan.options[cls.rule_id])),
+        *(cls for cls in collectors if cls.may_apply(text, rel, {})),
+    ]
     suppressions = find_suppressions(text)
     maker = _FindingMaker(text, rel, plan)
     ctx = FileContext(rel, module_name, is_package, text)

@@ -688,6 +688,12 @@ class GuardedVisitor(cst.BatchableCSTVisitor):
     owner: ClassVar[str] = ""
     triggers: ClassVar[tuple[str, ...]] = ()
 
+    @classmethod
+    def may_apply(cls, text: str, rel: str, options: dict[str, Any]) -> bool:
+        """Whether this visitor can find anything in a file, judged from its text before it is parsed (a file no
+        enabled visitor may apply to is not parsed): by default, whether it contains one of ``triggers``."""
+        return not cls.triggers or any(trigger in text for trigger in cls.triggers)
+
     def __init__(self, ctx: FileContext) -> None:
         super().__init__()
         self.ctx = ctx
