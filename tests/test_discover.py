@@ -254,3 +254,21 @@ def test_file_name_that_is_not_utf8(tmp_path: Path) -> None:
     assert [s.rel for s in sources] == ["caf\\xe9.py"]  # printable in every report format
     assert sources[0].rel.encode("utf-8")
     assert Path(sources[0].path).read_text() == "x = 1\n"  # still opened by its real name
+
+
+@pytest.mark.parametrize("patterns", [
+    ["migrations/", "*.pyc", "build", "/top_only.py", "docs/**/conf.py", "a?c.py", "[xy]z.py"],
+    ["generated/", "!generated/keep.py", "*.tmp.py"],
+    [],
+])
+def test_exclude_matcher_agrees_with_gitignore_semantics(patterns: list[str]) -> None:
+    import pathspec
+
+    from reviewer.discover import exclude_matcher
+
+    spec = pathspec.GitIgnoreSpec.from_lines(patterns)
+    matcher = exclude_matcher(patterns)
+    paths = ["migrations/", "app/migrations/", "app/migrations/0001.py", "x.pyc", "build", "build/", "src/build/",
+             "top_only.py", "sub/top_only.py", "docs/a/b/conf.py", "docs/conf.py", "abc.py", "axc.py", "xz.py",
+             "zz.py", "generated/", "generated/keep.py", "generated/other.py", "a.tmp.py", "plain.py"]
+    assert [matcher(path) for path in paths] == [spec.match_file(path) for path in paths]

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import errno
 import os
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,11 +117,29 @@ class ModuleNames:
         return ".".join(reversed(parts)), is_package
 
 
+GROUP_NAME = re.compile(r"\(\?P<\w+>")
+
+
+def exclude_matcher(patterns: list[str]) -> Callable[[str], bool]:
+    """Whether a '/'-separated path matches the gitignore-style ``patterns``. Without negated patterns, one combined
+    regular expression answers at once (every folder and file of a tree is matched, and pathspec tries patterns one
+    by one); with them, their order matters and pathspec decides."""
+    spec = pathspec.GitIgnoreSpec.from_lines(patterns)
+    active = [pattern for pattern in spec.patterns if pattern.include is not None]
+    if any(not pattern.include for pattern in active):
+        return spec.match_file
+    if not active:
+        return lambda _path: False
+    # The patterns' named groups only tell pathspec how a match ended; they cannot repeat in one expression.
+    combined = re.compile("|".join(f"(?:{GROUP_NAME.sub('(?:', pattern.regex.pattern)})" for pattern in active))
+    return lambda path: combined.match(path) is not None
+
+
 def discover(
     paths: list[Path], root: Path, excludes: list[str], respect_gitignore: bool
 ) -> tuple[list[SourcePath], list[Notice]]:
     """The files to scan (sorted by relative path, each once) and notices for what could not be walked."""
-    exclude_spec = pathspec.GitIgnoreSpec.from_lines(excludes)
+    excluded = exclude_matcher(excludes)
     gitignores = GitIgnores() if respect_gitignore else None
     modules = ModuleNames()
     found: dict[str, SourcePath] = {}
@@ -137,7 +157,7 @@ def discover(
         patterns are matched below it only, so what excludes the folder does not exclude everything in it."""
         slash = "/" if is_dir else ""
         rel = relative_name(path, top if top is not None else root) + slash
-        if exclude_spec.match_file(rel) or exclude_spec.match_file(path.name + slash):
+        if excluded(rel) or excluded(path.name + slash):
             return True
         return gitignores is not None and gitignores.ignored(path, is_dir, stop=top)
 
