@@ -11,7 +11,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import marked_lines, rule_plan
+from conftest import fixture_lines, marked_lines, rule_plan
 
 from reviewer.discover import discover
 from reviewer.engine import analyze_file, analyze_text
@@ -39,20 +39,20 @@ def assert_marked(views: str, **other_files: str) -> None:
     assert found == marked_lines(views)
 
 
-@pytest.mark.parametrize("project", ["drf_bare", "drf_default", "services"])
-def test_fixture_projects_report_exactly_the_marked_lines(project: str) -> None:
-    root = FIXTURES / project
-    sources, notices = discover([root], root, [], respect_gitignore=False)
+@pytest.mark.parametrize(("parts", "marker"), [
+    (("drf_shop/shop", "drf_shop/settings_plain"), r"# RV103( unless paginated by default)?$"),
+    (("drf_shop/shop", "drf_shop/settings_paginated"), r"# RV103$"),
+    (("services",), r"# RV103$"),
+], ids=["drf-without-default-pagination", "drf-with-default-pagination", "services"])
+def test_fixture_projects_report_exactly_the_marked_lines(parts: tuple[str, ...], marker: str) -> None:
+    root = FIXTURES / parts[0].split("/")[0]
+    sources, notices = discover([FIXTURES / part for part in parts], root, [], respect_gitignore=False)
     assert not notices
     results = [analyze_file(source, PLAN) for source in sources]
     index = ProjectIndex(results)
     findings = [*(f for r in results for f in r.findings), *index.resolve([c for r in results for c in r.candidates])]
-    expected = {
-        (source.rel, number)
-        for source in sources
-        for number, line in enumerate((root / source.rel).read_text().splitlines(), 1)
-        if line.rstrip().endswith("# RV103")
-    }
+    scanned = {source.rel for source in sources}
+    expected = {(path, line) for path, line in fixture_lines(root, marker) if path in scanned}
     assert expected and {(f.path, f.span.line) for f in findings} == expected
 
 
