@@ -28,7 +28,9 @@ DEFAULT_EXCLUDE = (
 )
 DEFAULT_MAX_FILE_SIZE = 5 * 1024 * 1024
 # Test code: most rules judge production code, and tests hold the fixtures, fakes and shortcuts they would report.
-DEFAULT_TEST_CODE = ("tests/", "test/", "testing/", "test_*.py", "*_test.py", "*_tests.py", "conftest.py")
+DEFAULT_TEST_CODE = (
+    "tests/", "test/", "testing/", "testutils/", "test_utils/", "test_*.py", "*_test.py", "*_tests.py", "conftest.py",
+)
 SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$", re.IGNORECASE)
 # A ``[tool.reviewer]`` (or ``[tool.reviewer.rules...]``) table header, or a dotted ``tool.reviewer.x = ...`` key.
 REVIEWER_TABLE = re.compile(r"^\s*\[*\s*tool\s*\.\s*reviewer\b", re.MULTILINE)

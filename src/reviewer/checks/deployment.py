@@ -35,7 +35,8 @@ except ImportError:  # pragma: no cover - Python 3.10
 # Words of a module path (directory names and file name, split at ``_``, ``-`` and ``.``) that mark code which does
 # not run in production: development and test configuration, and settings that only build documentation.
 DEVELOPMENT_WORDS = frozenset({
-    "dev", "devel", "develop", "development", "local", "test", "tests", "testing", "conftest", "ci", "debug",
+    "dev", "devel", "develop", "development", "local", "test", "tests", "testing", "testutils", "conftest", "ci",
+    "debug",
     "doc", "docs", "example", "examples",
 })
 
