@@ -252,15 +252,25 @@ def string_value(node: cst.BaseExpression | None) -> str | None:
     return None
 
 
+def positional_arguments(call: cst.Call) -> list[cst.BaseExpression]:
+    """The values passed by position (not ``*args``, not keywords)."""
+    return [arg.value for arg in call.args if arg.keyword is None and not arg.star]
+
+
+def keyword_arg(call: cst.Call, name: str) -> cst.Arg | None:
+    """The ``name=...`` argument itself (to remove or replace it), or None."""
+    return next((arg for arg in call.args if arg.keyword is not None and arg.keyword.value == name), None)
+
+
 def argument(call: cst.Call, position: int | None, *keywords: str) -> cst.BaseExpression | None:
     """An argument of ``call`` by one of its keyword names, else by its position among the positional ones."""
     for arg in call.args:
         if arg.keyword is not None and arg.keyword.value in keywords:
             return arg.value
     if position is not None:
-        positional = [arg for arg in call.args if arg.keyword is None and not arg.star]
+        positional = positional_arguments(call)
         if position < len(positional):
-            return positional[position].value
+            return positional[position]
     return None
 
 

@@ -31,7 +31,7 @@ from typing import Any
 import libcst as cst
 
 from reviewer.catalog import RuleSpec
-from reviewer.checks.base import Check, FileContext, argument, is_test_path, shape, string_value
+from reviewer.checks.base import Check, FileContext, argument, is_test_path, keyword_arg, shape, string_value
 from reviewer.checks.sensitive import name_words, sensitive_kind
 from reviewer.fixes import NodeFix, remove_argument, remove_element
 
@@ -613,7 +613,7 @@ class JwtVerificationDisabled(Check):
         message = (f"`{shape(call.func)}()` with `verify=False` does not verify the signature or expiry: anyone can "
                    "forge the token")
         # The token classes and the backend then verify with the project's SIMPLE_JWT settings.
-        self._fixes[call] = NodeFix("Remove `verify=False`", (remove_argument(call, _keyword_arg(call, "verify")),))
+        self._fixes[call] = NodeFix("Remove `verify=False`", (remove_argument(call, keyword_arg(call, "verify")),))
         self._scope.unverified_decodes.append(
             (call, message, _code(token) if token is not None else None, self._bound_to.get(id(call)))
         )
@@ -794,9 +794,6 @@ class JwtVerificationDisabled(Check):
                                  "attacker picks the algorithm; list the algorithms you issue")
 
 
-def _keyword_arg(call: cst.Call, keyword: str) -> cst.Arg | None:
-    return next((arg for arg in call.args if arg.keyword is not None and arg.keyword.value == keyword), None)
-
 
 def _passes_key(call: cst.Call) -> bool:
     """A key is passed (not None, not empty): with verification back on, the decode can succeed."""
@@ -806,7 +803,7 @@ def _passes_key(call: cst.Call) -> bool:
 
 def _legacy_verify_fix(call: cst.Call) -> NodeFix | None:
     """PyJWT 1.x ``jwt.decode(token, key, verify=False)``: without ``verify=False`` it verifies with that key."""
-    verify = _keyword_arg(call, "verify")
+    verify = keyword_arg(call, "verify")
     if verify is None or not _passes_key(call):
         return None
     return NodeFix("Remove `verify=False`", (remove_argument(call, verify),))
@@ -816,7 +813,7 @@ def _options_fix(call: cst.Call) -> NodeFix | None:
     """``options={"verify_signature": False}`` written in the call, with a key and ``algorithms`` passed (PyJWT 2
     requires them to verify): remove the entry, or the whole ``options=`` when it is its only entry. Options built
     elsewhere may be shared with other calls: no fix."""
-    options_arg = _keyword_arg(call, "options")
+    options_arg = keyword_arg(call, "options")
     if options_arg is None or not _passes_key(call) or argument(call, 2, "algorithms") is None:
         return None
     options = options_arg.value

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from reviewer.checks.base import Check, Frame, bound_names, dotted_name
+from reviewer.checks.base import Check, Frame, bound_names, dotted_name, keyword_arg
 
 try:  # the regular expression parser moved in Python 3.11
     from re import _constants as sre_constants
@@ -71,13 +71,6 @@ def _plain_string(node: cst.BaseExpression | None) -> str | None:
         if isinstance(value, bytes):
             return value.decode("latin-1")
         return value if isinstance(value, str) else None
-    return None
-
-
-def keyword(call: cst.Call, name: str) -> cst.Arg | None:
-    for arg in call.args:
-        if arg.keyword is not None and arg.keyword.value == name:
-            return arg
     return None
 
 
@@ -469,11 +462,11 @@ class PermissiveCors(DeploymentCheck):
                 )
 
     def _flask_cors(self, node: cst.Call) -> None:
-        credentials = keyword(node, "supports_credentials")
+        credentials = keyword_arg(node, "supports_credentials")
         if credentials is None or not self.is_true(credentials.value) or self.development_module:
             return
-        origins = keyword(node, "origins")
-        resources = keyword(node, "resources")
+        origins = keyword_arg(node, "origins")
+        resources = keyword_arg(node, "resources")
         if resources is not None and origins is None:
             per_resource = self.literal(resources.value)
             if isinstance(per_resource, cst.Dict):
@@ -820,7 +813,7 @@ class DebugEnabled(DeploymentCheck):
         if name is None:
             return
         if name in DEBUG_APPLICATIONS:
-            debug = keyword(node, "debug")
+            debug = keyword_arg(node, "debug")
             if debug is not None and self.is_true(debug.value) and self._in_production_code():
                 self.report(
                     debug,
@@ -829,7 +822,7 @@ class DebugEnabled(DeploymentCheck):
                 )
         elif name in DEBUGGER_MIDDLEWARE:
             if self._in_production_code():
-                evalex = keyword(node, "evalex")
+                evalex = keyword_arg(node, "evalex")
                 console = evalex is not None and self.is_true(evalex.value)
                 self.report(
                     node,
@@ -839,18 +832,18 @@ class DebugEnabled(DeploymentCheck):
                     + "; only wrap it in development (`if app.debug:`)",
                 )
         elif name in RUN_SIMPLE:
-            debugger = keyword(node, "use_debugger")
+            debugger = keyword_arg(node, "use_debugger")
             if debugger is not None and self.is_true(debugger.value):
                 arguments = positional(node)
-                host = keyword(node, "hostname") or (arguments[0] if arguments else None)
+                host = keyword_arg(node, "hostname") or (arguments[0] if arguments else None)
                 self._debug_server(node, "`run_simple(use_debugger=True)`", host)
         elif isinstance(node.func, cst.Attribute) and node.func.attr.value in DEBUG_SERVER_METHODS \
                 and name.split(".", 1)[0] not in NOT_A_DEBUGGER_ROOTS:
-            debug = keyword(node, "debug")
+            debug = keyword_arg(node, "debug")
             if debug is not None and self.is_true(debug.value):
                 arguments = positional(node)
                 first = arguments[0] if arguments else None
-                host = keyword(node, "host") or (first if first is not None and self.string(first.value) else None)
+                host = keyword_arg(node, "host") or (first if first is not None and self.string(first.value) else None)
                 self._debug_server(node, f"`{_source(node.func)}(debug=True)`", host)
 
     def _debug_server(self, node: cst.Call, what: str, host: cst.Arg | None) -> None:

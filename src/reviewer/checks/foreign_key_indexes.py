@@ -37,7 +37,7 @@ from typing import Any
 import libcst as cst
 
 from reviewer.catalog import RuleSpec
-from reviewer.checks.base import Check, FileContext, dotted_name, keyword_argument, string_value
+from reviewer.checks.base import Check, FileContext, dotted_name, keyword_argument, positional_arguments, string_value
 
 WHY = "PostgreSQL (like SQLite; unlike MySQL/InnoDB) does not index foreign-key columns by itself"
 CONSEQUENCE = "joins on it and deletes of the referenced rows scan the whole table"
@@ -50,10 +50,6 @@ _CREATE_INDEX_SQL = re.compile(
     re.IGNORECASE,
 )
 ALEMBIC = "alembic.op."
-
-
-def _positional(call: cst.Call) -> list[cst.BaseExpression]:
-    return [arg.value for arg in call.args if arg.keyword is None and not arg.star]
 
 
 def _literal_flag(node: cst.BaseExpression | None) -> bool | None:
@@ -132,7 +128,7 @@ class ForeignKeyIndexes(Check):
             for small in statement.body:
                 value = getattr(small, "value", None)
                 if isinstance(value, cst.Call) and (dotted_name(value.func) or "").rsplit(".", 1)[-1] == "Index":
-                    arguments = _positional(value)
+                    arguments = positional_arguments(value)
                     if len(arguments) >= 2:
                         leading = self._column_reference(arguments[1])
                         if leading is not None:
@@ -221,7 +217,7 @@ class ForeignKeyIndexes(Check):
     def _sa_constraint(self, call: cst.Call) -> set[str] | None:
         """What an ``Index``/``UniqueConstraint``/``PrimaryKeyConstraint`` covers: its leading column, or every
         column of a primary key (each is a key column); empty for other constraints; None when unreadable."""
-        arguments = _positional(call)
+        arguments = positional_arguments(call)
         if self._is_sa(call.func, "Index"):
             expressions = arguments[1:]
         elif self._is_sa(call.func, "UniqueConstraint"):
@@ -292,7 +288,7 @@ class ForeignKeyIndexes(Check):
         name = (self.ctx.qualified_name(node.func) or "").rsplit(".", 1)[-1]
         if name == "CheckConstraint":
             return set()
-        if name not in ("Index", "UniqueConstraint") or _positional(node):
+        if name not in ("Index", "UniqueConstraint") or positional_arguments(node):
             return None
         fields = _strings(keyword_argument(node, "fields"))
         return {fields[0]} if fields else None
@@ -323,7 +319,7 @@ class ForeignKeyIndexes(Check):
             if not mapped or not self._has_foreign_key(value) or self._column_is_indexed(value) is not False:
                 return
             names = {attribute}
-            explicit = _positional(value)
+            explicit = positional_arguments(value)
             column_name = string_value(explicit[0]) if explicit else None
             if column_name is not None:
                 names.add(column_name)
@@ -366,7 +362,7 @@ class ForeignKeyIndexes(Check):
     def _table(self, call: cst.Call) -> None:
         if self._in_migration():
             return
-        arguments = _positional(call)
+        arguments = positional_arguments(call)
         table = string_value(arguments[0]) if arguments else None
         statement = self.ctx.statement
         owners = {table} if table else set()
@@ -386,7 +382,7 @@ class ForeignKeyIndexes(Check):
                 continue
             if self._column_is_indexed(argument) is not False:
                 continue
-            column_arguments = _positional(argument)
+            column_arguments = positional_arguments(argument)
             name = string_value(column_arguments[0]) if column_arguments else None
             if name is None or name in covered or any((owner, name) in self._module_indexes for owner in owners):
                 continue
@@ -410,7 +406,7 @@ class ForeignKeyIndexes(Check):
             return
         table, method = operation
         if method == "create_foreign_key":
-            arguments = _positional(call)
+            arguments = positional_arguments(call)
             skip = 1 if migration.is_batch(call) else 2  # name, [source table,] referent, local columns
             local = keyword_argument(call, "local_cols") or (
                 arguments[skip + 1] if len(arguments) > skip + 1 else None
@@ -425,18 +421,18 @@ class ForeignKeyIndexes(Check):
             self._create_table(call, table)
         elif method == "add_column" and table is not None:
             position = 0 if migration.is_batch(call) else 1  # op.add_column(table, column)
-            arguments = _positional(call)
+            arguments = positional_arguments(call)
             self._created_column(arguments[position] if len(arguments) > position else None, table)
 
     def _create_table(self, call: cst.Call, table: str | None) -> None:
         migration = self._migration
         if table is None or migration is None:
             return
-        for argument in _positional(call)[1:]:
+        for argument in positional_arguments(call)[1:]:
             if not isinstance(argument, cst.Call):
                 continue
             if self._is_sa(argument.func, "ForeignKeyConstraint"):
-                local = keyword_argument(argument, "columns") or (_positional(argument) or [None])[0]
+                local = keyword_argument(argument, "columns") or (positional_arguments(argument) or [None])[0]
                 columns = _strings(local) if local is not None else None
                 if columns and migration.unindexed(table, columns[0]):
                     self.report(argument, self._alembic_message(table, columns[0]))
@@ -450,7 +446,7 @@ class ForeignKeyIndexes(Check):
             return
         if self._column_is_indexed(column) is not False:
             return
-        names = _positional(column)
+        names = positional_arguments(column)
         name = string_value(names[0]) if names else None
         if name is not None and migration.unindexed(table, name):
             self.report(column, self._alembic_message(table, name))
@@ -494,7 +490,7 @@ class _Migration(cst.CSTVisitor):
             return None, method
         table_keyword = {"create_index": "table_name", "create_foreign_key": "source_table",
                          "create_table": "table_name", "add_column": "table_name"}.get(method, "table_name")
-        arguments = _positional(call)
+        arguments = positional_arguments(call)
         position = 0 if method in ("create_table", "add_column") else 1
         table = string_value(keyword_argument(call, table_keyword) or (
             arguments[position] if len(arguments) > position else None
@@ -505,7 +501,7 @@ class _Migration(cst.CSTVisitor):
         item = node.item
         if isinstance(item, cst.Call) and node.asname is not None and isinstance(node.asname.name, cst.Name) \
                 and self.check.ctx.qualified_name(item.func) == f"{ALEMBIC}batch_alter_table":
-            arguments = _positional(item)
+            arguments = positional_arguments(item)
             table = string_value(keyword_argument(item, "table_name") or (arguments[0] if arguments else None))
             if table is not None:
                 self.batches[node.asname.name.value] = table
@@ -515,7 +511,7 @@ class _Migration(cst.CSTVisitor):
         if operation is None:
             return
         table, method = operation
-        arguments = _positional(node)
+        arguments = positional_arguments(node)
         if method == "execute" and arguments:
             sql = string_value(arguments[0])
             for match in _CREATE_INDEX_SQL.finditer(sql or ""):
@@ -534,7 +530,7 @@ class _Migration(cst.CSTVisitor):
         elif method == "add_column":
             column = arguments[0 if batch else 1] if len(arguments) > (0 if batch else 1) else None
             if isinstance(column, cst.Call) and self.check._is_column(column):
-                names = _positional(column)
+                names = positional_arguments(column)
                 name = string_value(names[0]) if names else None
                 if name is not None:
                     self.added.add((table, name))
@@ -548,7 +544,7 @@ class _Migration(cst.CSTVisitor):
             if not isinstance(argument, cst.Call):
                 continue
             if self.check._is_column(argument):
-                names = _positional(argument)
+                names = positional_arguments(argument)
                 name = string_value(names[0]) if names else None
                 if name is not None:
                     self.added.add((table, name))

@@ -16,7 +16,15 @@ from dataclasses import dataclass, field, replace
 import libcst as cst
 
 from reviewer.catalog import RuleSpec
-from reviewer.checks.base import Check, FileContext, Frame, bound_names, keyword_argument, string_value
+from reviewer.checks.base import (
+    Check,
+    FileContext,
+    Frame,
+    bound_names,
+    keyword_argument,
+    positional_arguments,
+    string_value,
+)
 from reviewer.checks.django_orm import MANAGER_ATTRIBUTES, is_class_name
 from reviewer.checks.drf import (
     OBJECT_READING_FIELDS,
@@ -371,7 +379,7 @@ class LazyRelationInLoop(Check):
                 prefetch = None if frame is None else self._prefetches.get(frame.node, {}).get(prefetch.value)
             if not self._is_prefetch(prefetch):
                 return None
-            positional = [a.value for a in prefetch.args if a.keyword is None and not a.star]
+            positional = positional_arguments(prefetch)
             path = string_value(positional[0]) if positional else None
             if path is None:
                 return None
@@ -721,7 +729,7 @@ class LazyRelationInLoop(Check):
         many = keyword_argument(node, "many")
         if not (isinstance(many, cst.Name) and many.value == "True"):
             return
-        positional = [arg.value for arg in node.args if arg.keyword is None and not arg.star]
+        positional = positional_arguments(node)
         instance = keyword_argument(node, "instance") or (positional[0] if positional else None)
         serializer = self.ctx.qualified_name(node.func)
         if instance is None or serializer is None or not is_class_name(serializer.rsplit(".", 1)[-1]):

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from reviewer.checks.base import FactCollector, FileContext, keyword_argument, string_value
+from reviewer.checks.base import FactCollector, FileContext, keyword_argument, positional_arguments, string_value
 
 AUTH_USER_MODEL = "AUTH_USER_MODEL"
 _RELATED_MODULES = ("django.db.models.", "django.db.models.fields.related.")
@@ -185,7 +185,7 @@ class MappedRelationships(FactCollector):
         if call is None:
             return
         owner = self.ctx.qualify(self.ctx.frames[1].node.name.value)
-        positional = [arg.value for arg in call.args if arg.keyword is None and not arg.star]
+        positional = positional_arguments(call)
         written = keyword_argument(call, "argument") or (positional[0] if positional else None)
         target = self._target(written) if written is not None else self._annotated_target(annotation)
         lazy = _lazy_strategy(keyword_argument(call, "lazy"))
@@ -195,7 +195,7 @@ class MappedRelationships(FactCollector):
         if name is None and isinstance(backref, cst.Call):
             qualified = self.ctx.qualified_name(backref.func)
             if qualified in SQLALCHEMY_BACKREF_CALLS or _is_extension_attribute(qualified, "backref"):
-                arguments = [arg.value for arg in backref.args if arg.keyword is None and not arg.star]
+                arguments = positional_arguments(backref)
                 name = string_value(arguments[0]) if arguments else None
                 backref_lazy = _lazy_strategy(keyword_argument(backref, "lazy"))
         if name and target:

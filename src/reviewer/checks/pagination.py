@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from reviewer.catalog import RuleSpec
-from reviewer.checks.base import Check, FileContext, keyword_argument, last_name, string_value
+from reviewer.checks.base import Check, FileContext, keyword_argument, last_name, positional_arguments, string_value
 from reviewer.checks.django_orm import (
     LAZY_QUERYSET_METHODS,
     MANAGER_ATTRIBUTES,
@@ -273,7 +273,7 @@ class UnpaginatedListEndpoint(Check):
         elif isinstance(value, cst.Call):
             qualified = self.ctx.qualified_name(value.func) or ""
             if qualified in WHOLE_VALUE_WRAPPERS or qualified in RESPONSE_CALLS:
-                arguments = [arg.value for arg in value.args if arg.keyword is None and not arg.star]
+                arguments = positional_arguments(value)
                 for argument in arguments[:1] if qualified != "django.shortcuts.render" else ():
                     found += self._queries_in(argument, assigned, depth + 1)
                 content = keyword_argument(value, "content") or keyword_argument(value, "data")
@@ -290,7 +290,7 @@ class UnpaginatedListEndpoint(Check):
         many = keyword_argument(call, "many")
         if not (isinstance(many, cst.Name) and many.value == "True"):
             return []
-        positional = [arg.value for arg in call.args if arg.keyword is None and not arg.star]
+        positional = positional_arguments(call)
         instance = keyword_argument(call, "instance") or (positional[0] if positional else None)
         return [] if instance is None else self._queries_in(instance, assigned, depth + 1)
 

@@ -36,6 +36,7 @@ from reviewer.checks.base import (
     Check,
     FileContext,
     Report,
+    argument,
     bound_names,
     is_test_path,
     last_name,
@@ -207,14 +208,6 @@ def has_user_word(name: str) -> bool:
     return bool(words) and words[-1] in USER_WORDS
 
 
-def positional(call: cst.Call, index: int, keyword: str | None = None) -> cst.BaseExpression | None:
-    if keyword is not None:
-        for arg in call.args:
-            if arg.keyword is not None and arg.keyword.value == keyword:
-                return arg.value
-    plain = [arg.value for arg in call.args if arg.keyword is None and not arg.star]
-    return plain[index] if index < len(plain) else None
-
 
 # What a value is, as far as passwords go.
 RAW = "raw"  # a plain password
@@ -383,8 +376,8 @@ class PlaintextPassword(Check):
         if name is not None and PASSWORD_HASHERS.fullmatch(name):
             return HASHED
         if name is not None and ENCODINGS.fullmatch(name):
-            argument = positional(node, 0)
-            return ENCODED if argument is not None and self._classify(argument) in (RAW, ENCODED) else None
+            encoded = argument(node, 0)
+            return ENCODED if encoded is not None and self._classify(encoded) in (RAW, ENCODED) else None
         if written in ("hex",) and isinstance(node.func, cst.Attribute):
             return ENCODED if self._classify(node.func.value) in (RAW, ENCODED) else None
         if written == "make_password" or any(word in HASHING_WORDS for word in name_words(written)):
@@ -392,12 +385,12 @@ class PlaintextPassword(Check):
         if written in PASS_THROUGH:
             if isinstance(node.func, cst.Attribute):
                 return self._classify(node.func.value)
-            argument = positional(node, 0)
-            return self._classify(argument) if argument is not None else None
+            passed = argument(node, 0)
+            return self._classify(passed) if passed is not None else None
         if name == "getpass.getpass":
             return RAW
         if written in ("get", "pop", "getenv", "getlist") and isinstance(node.func, (cst.Attribute, cst.Name)):
-            key = string_value(positional(node, 0))
+            key = string_value(argument(node, 0))
             if key is None or not is_password_column(key):
                 return USER if self._is_user(node) else None
             if name in ("os.getenv", "os.environ.get"):
@@ -544,7 +537,7 @@ class PlaintextPassword(Check):
             self._check_constructor(node, name)
 
     def _check_stored_argument(self, call: cst.Call, index: int, keyword: str, where: str) -> None:
-        value = positional(call, index, keyword)
+        value = argument(call, index, keyword)
         if value is not None and self._classify(value) in (RAW, ENCODED):
             self.report(value, f"A plain password is stored in {where}: never keep the password itself; keep the "
                                "user id or a token")
@@ -589,11 +582,11 @@ class PlaintextPassword(Check):
             self._check_keywords(call, f"`{shape(call.func)}()`", "a password hasher (passlib, bcrypt, argon2)")
 
     def _check_sql(self, call: cst.Call) -> None:
-        statement = positional(call, 0)
+        statement = argument(call, 0)
         if statement is None:
             return
-        if isinstance(statement, cst.Call) and positional(statement, 0) is not None:
-            statement = positional(statement, 0)  # text("...") / sql.SQL("...")
+        if isinstance(statement, cst.Call) and argument(statement, 0) is not None:
+            statement = argument(statement, 0)  # text("...") / sql.SQL("...")
         text = string_value(statement)
         if text is None and isinstance(statement, cst.Name):
             binding = self._binding(statement.value)
@@ -606,7 +599,7 @@ class PlaintextPassword(Check):
         if isinstance(statement, cst.FormattedString):
             candidates += [part.expression for part in statement.parts
                            if isinstance(part, cst.FormattedStringExpression)]
-        parameters = positional(call, 1, "parameters") or positional(call, 1, "params")
+        parameters = argument(call, 1, "parameters") or argument(call, 1, "params")
         if isinstance(parameters, (cst.Tuple, cst.List)):
             candidates += [element.value for element in parameters.elements]
         elif isinstance(parameters, cst.Dict):
@@ -629,9 +622,9 @@ class PlaintextPassword(Check):
         return any(is_password_column(column.strip().strip("\"`[]").rsplit(".", 1)[-1]) for column in columns)
 
     def _check_fast_hash(self, call: cst.Call, name: str) -> None:
-        data = positional(call, 1, "data") if name == "hashlib.new" else positional(call, 0, "string")
+        data = argument(call, 1, "data") if name == "hashlib.new" else argument(call, 0, "string")
         if data is None and name != "hashlib.new":
-            data = positional(call, 0, "data")
+            data = argument(call, 0, "data")
         if data is None or self._classify(data) not in (RAW, ENCODED):
             return
         if not self._used_as_password_hash(call):

@@ -31,6 +31,7 @@ from reviewer.checks.base import (
     bound_names,
     chained_calls,
     pattern_to_regex,
+    positional_arguments,
     shape,
 )
 from reviewer.checks.django_orm import (
@@ -449,7 +450,7 @@ class QueryInLoop(Check):
         if method == "get":
             # `session.get(Author, author_id)` reads as SQLAlchemy on any session; `session.get(url)` may be HTTP,
             # so an untyped receiver needs the model-class first argument.
-            positional = [arg.value for arg in call.args if arg.keyword is None and not arg.star]
+            positional = positional_arguments(call)
             model_first = len(positional) >= 2 and isinstance(positional[0], cst.Name) and is_class_name(positional[0].value)
             return self._is_session(func.value, typed_only=not model_first)
         if method not in SQLALCHEMY_QUERY_TERMINALS:

@@ -51,6 +51,7 @@ from reviewer.checks.base import (
     FileContext,
     dotted_name,
     pattern_to_regex,
+    positional_arguments,
     shape,
 )
 from reviewer.checks.sensitive import name_words, sensitive_kind
@@ -550,7 +551,7 @@ class HardcodedSecret(Check):
                 return
 
     def visit_Call(self, node: cst.Call) -> None:
-        positional = [arg.value for arg in node.args if arg.keyword is None and not arg.star]
+        positional = positional_arguments(node)
         first_key = _string_key(positional[0]) if positional else None
         # Whose fallback a `default=` is: the setting the call reads, or the name its result is assigned to.
         owner = (first_key, first_key) if first_key and sensitive_kind(first_key) else self._assigned_to.get(node)

@@ -38,6 +38,7 @@ from reviewer.checks.base import (
     dotted_name,
     keyword_argument,
     pattern_to_regex,
+    positional_arguments,
     shape,
     string_value,
 )
@@ -123,10 +124,6 @@ def _literal(node: cst.BaseExpression | None) -> str | None:
         left, right = _literal(node.left), _literal(node.right)
         return None if left is None or right is None else left + right
     return string_value(node)
-
-
-def _positional(call: cst.Call) -> list[cst.BaseExpression]:
-    return [arg.value for arg in call.args if arg.keyword is None and not arg.star]
 
 
 # -- what a function does with its names, read before its body is visited -----------------------------------------
@@ -473,7 +470,7 @@ class UnboundedLoad(_TruthTests, Check):
     def _executed_sql(self, call: cst.Call) -> str | None:
         if not (isinstance(call.func, cst.Attribute) and call.func.attr.value in ("execute", "exec_driver_sql")):
             return None
-        arguments = _positional(call)
+        arguments = positional_arguments(call)
         return self._sql_of(arguments[0]) if arguments else None
 
     def _fetchall(self, call: cst.Call) -> None:
@@ -494,7 +491,7 @@ class UnboundedLoad(_TruthTests, Check):
     def _pandas(self, call: cst.Call, name: str) -> None:
         if keyword_argument(call, "chunksize") is not None:
             return
-        arguments = _positional(call)
+        arguments = positional_arguments(call)
         if name.endswith("read_sql_table"):
             source = keyword_argument(call, "table_name") or (arguments[0] if arguments else None)
             table = _literal(source) if source is not None else None
