@@ -119,6 +119,11 @@ class FileContext:
         return len(self.frames) == 1
 
     @property
+    def in_module_class_body(self) -> bool:
+        """Directly in the body of a module-level class (where models, serializers and views declare fields)."""
+        return len(self.frames) == 2 and self.frames[1].kind == "class"
+
+    @property
     def statement(self) -> cst.CSTNode | None:
         return self.statements[-1] if self.statements else None
 

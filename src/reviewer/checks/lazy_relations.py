@@ -222,7 +222,7 @@ class LazyRelationInLoop(Check):
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._returning.append((node, self.ctx.frames[-1].node, []))
-        if self._maybe_serializer and self._in_class_body():
+        if self._maybe_serializer and self.ctx.in_module_class_body:
             self._bind_serialized_object(node)
 
     def visit_Return(self, node: cst.Return) -> None:
@@ -458,7 +458,7 @@ class LazyRelationInLoop(Check):
     def visit_Assign(self, node: cst.Assign) -> None:
         for target in node.targets:
             self._not_read_target(target.target)
-        if self._in_class_body() and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+        if self.ctx.in_module_class_body and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
             self._field_assigned(node.targets[0].target.value, node.value)
 
     def leave_Assign(self, node: cst.Assign) -> None:
@@ -616,16 +616,12 @@ class LazyRelationInLoop(Check):
     # candidate of the serializer; the join step confirms it when a list view or a `many=True` use of the serializer
     # (recorded here as located facts) gives it rows that do not load the relation, and points at that queryset.
 
-    def _in_class_body(self) -> bool:
-        frames = self.ctx.frames
-        return self._class is not None and len(frames) == 2 and frames[1].kind == "class"
-
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         if self.ctx.at_module_level:
             self._class, self._serializer_class = node, None
             # Django forms, models and views have look-alike Meta.fields and attributes: not serializers.
             self._maybe_serializer = self.ctx.may_derive_from(node, ("rest_framework.",), "Serializer")
-        elif self._maybe_serializer and node.name.value == "Meta" and self._in_class_body():
+        elif self._maybe_serializer and node.name.value == "Meta" and self.ctx.in_module_class_body:
             self._read_meta_fields(node)
 
     def leave_ClassDef(self, node: cst.ClassDef) -> None:

@@ -46,16 +46,12 @@ class ModelRelations(FactCollector):
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         if self.ctx.at_module_level:
             self._model = self.ctx.qualify(node.name.value)
-        elif self._model is not None and node.name.value == "Meta" and self._in_model_body():
+        elif self._model is not None and node.name.value == "Meta" and self.ctx.in_module_class_body:
             self._record_meta(node)
 
     def leave_ClassDef(self, node: cst.ClassDef) -> None:
         if self.ctx.at_module_level:
             self._model = None
-
-    def _in_model_body(self) -> bool:
-        """Directly in the body of the module-level class (frames: module, class)."""
-        return len(self.ctx.frames) == 2 and self.ctx.frames[1].kind == "class"
 
     def visit_Assign(self, node: cst.Assign) -> None:
         if len(node.targets) != 1 or not isinstance(node.targets[0].target, cst.Name):
@@ -66,7 +62,7 @@ class ModelRelations(FactCollector):
                 label = string_value(node.value)
                 if label is not None and label.count(".") == 1:
                     self.ctx.add_fact(self.kind, ("auth-user-model", label))
-        elif self._model is not None and self._in_model_body() and isinstance(node.value, cst.Call):
+        elif self._model is not None and self.ctx.in_module_class_body and isinstance(node.value, cst.Call):
             self._record_field(name, node.value)
 
     def _in_settings_module(self) -> bool:
@@ -169,15 +165,12 @@ class MappedRelationships(FactCollector):
             return node
         return None
 
-    def _in_class_body(self) -> bool:
-        return len(self.ctx.frames) == 2 and self.ctx.frames[1].kind == "class"
-
     def visit_Assign(self, node: cst.Assign) -> None:
-        if self._in_class_body() and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+        if self.ctx.in_module_class_body and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
             self._record(node.targets[0].target.value, node.value, None)
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        if self._in_class_body() and isinstance(node.target, cst.Name):
+        if self.ctx.in_module_class_body and isinstance(node.target, cst.Name):
             self._record(node.target.value, node.value, node.annotation.annotation)
 
     def _record(self, attribute: str, value: cst.BaseExpression | None, annotation: cst.BaseExpression | None) -> None:

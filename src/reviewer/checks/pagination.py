@@ -139,26 +139,22 @@ class UnpaginatedListEndpoint(Check):
         if len(node.targets) != 1 or not isinstance(node.targets[0].target, cst.Name):
             return
         name = node.targets[0].target.value
-        if self._in_class_body():
+        if self.ctx.in_module_class_body:
             self._class_attributes[name] = node.value
         elif self._locals and self.ctx.function_frame is not None:
             self._locals[-1][name] = node.value
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
         if node.value is not None and isinstance(node.target, cst.Name):
-            if self._in_class_body():
+            if self.ctx.in_module_class_body:
                 self._class_attributes[node.target.value] = node.value
             elif self._locals:
                 self._locals[-1][node.target.value] = node.value
 
-    def _in_class_body(self) -> bool:
-        frames = self.ctx.frames
-        return self._class is not None and len(frames) == 2 and frames[1].kind == "class"
-
     # -- functions ----------------------------------------------------------------------------------------------------
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        if self._in_class_body():
+        if self.ctx.in_module_class_body:
             self._class_methods[node.name.value] = node
         self._locals.append({})
         self._endpoints.append(self._endpoint_kind(node))
@@ -196,7 +192,7 @@ class UnpaginatedListEndpoint(Check):
             if framework is not None:
                 return node, framework
         params = node.params.params
-        if self._in_class_body() and node.name.value == "get" and len(params) > 1 \
+        if self.ctx.in_module_class_body and node.name.value == "get" and len(params) > 1 \
                 and params[1].name.value == "request":
             return node, "django"
         if not self._class and self.ctx.at_module_level and _first_parameter(node) == "request" \
