@@ -257,6 +257,18 @@ def string_value(node: cst.BaseExpression | None) -> str | None:
     return None
 
 
+def subscript_index(node: cst.Subscript) -> cst.BaseExpression | None:
+    """The one plain index of ``x[index]`` (not a slice, not a tuple of indices), or None."""
+    if len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
+        return node.slice[0].slice.value
+    return None
+
+
+def subscript_key(node: cst.Subscript) -> str | None:
+    """The string key of ``x["key"]``, or None."""
+    return string_value(subscript_index(node))
+
+
 def positional_arguments(call: cst.Call) -> list[cst.BaseExpression]:
     """The values passed by position (not ``*args``, not keywords)."""
     return [arg.value for arg in call.args if arg.keyword is None and not arg.star]

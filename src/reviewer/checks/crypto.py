@@ -31,7 +31,16 @@ from typing import Any
 import libcst as cst
 
 from reviewer.catalog import RuleSpec
-from reviewer.checks.base import Check, FileContext, argument, is_test_path, keyword_arg, shape, string_value
+from reviewer.checks.base import (
+    Check,
+    FileContext,
+    argument,
+    is_test_path,
+    keyword_arg,
+    shape,
+    string_value,
+    subscript_key,
+)
 from reviewer.checks.sensitive import name_words, sensitive_kind
 from reviewer.fixes import NodeFix, remove_argument, remove_element
 
@@ -117,10 +126,8 @@ def _target_name(target: cst.BaseExpression) -> str | None:
         return target.value
     if isinstance(target, cst.Attribute):
         return target.attr.value
-    if isinstance(target, cst.Subscript) and len(target.slice) == 1:
-        index = target.slice[0].slice
-        if isinstance(index, cst.Index):
-            return string_value(index.value)
+    if isinstance(target, cst.Subscript):
+        return subscript_key(target)
     return None
 
 
@@ -534,7 +541,7 @@ class JwtVerificationDisabled(Check):
                     self._dicts[(self._scope_key(), target.target.value)] = node.value
 
     def visit_Subscript(self, node: cst.Subscript) -> None:
-        key = _subscript_key(node)
+        key = subscript_key(node)
         if key is not None:
             self._read_key[id(node.value)] = key
 
@@ -840,12 +847,6 @@ _VERIFYING_WORDS = frozenset({"verify", "validate", "verified", "validated", "de
 _PEEKED_KEYS = frozenset({"header", "kid", "iss", "alg", "typ"})
 
 
-def _subscript_key(node: cst.Subscript) -> str | None:
-    if len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
-        return string_value(node.slice[0].slice.value)
-    return None
-
-
 def _only_peeked(scope: cst.CSTNode | None, name: str) -> bool:
     """Whether every read of ``name`` in ``scope`` takes a key that only helps choose the verification key
     (``unverified["header"]``, ``claims.get("iss")``)."""
@@ -857,7 +858,7 @@ def _only_peeked(scope: cst.CSTNode | None, name: str) -> bool:
         if isinstance(node, cst.AssignTarget) and isinstance(node.target, cst.Name) and node.target.value == name:
             continue
         if isinstance(node, cst.Subscript) and isinstance(node.value, cst.Name) and node.value.value == name:
-            if _subscript_key(node) not in _PEEKED_KEYS:
+            if subscript_key(node) not in _PEEKED_KEYS:
                 return False
             continue
         if (

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from reviewer.checks.base import Check, Frame, bound_names, dotted_name, keyword_arg
+from reviewer.checks.base import Check, Frame, bound_names, dotted_name, keyword_arg, subscript_index
 
 try:  # the regular expression parser moved in Python 3.11
     from re import _constants as sre_constants
@@ -593,8 +593,8 @@ class PermissiveCors(DeploymentCheck):
                 and node.func.attr.value in HEADER_GETTERS and node.args:
             key = self.string(node.args[0].value)
             return key is not None and key.lower() in ORIGIN_HEADER_KEYS
-        if isinstance(node, cst.Subscript) and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
-            key = self.string(node.slice[0].slice.value)
+        if isinstance(node, cst.Subscript) and subscript_index(node) is not None:
+            key = self.string(subscript_index(node))
             return key is not None and key.lower() in ORIGIN_HEADER_KEYS
         if isinstance(node, cst.BooleanOperation):  # request.headers.get("Origin") or "*"
             return self._reads_origin(node.left, state)
@@ -655,9 +655,8 @@ class PermissiveCors(DeploymentCheck):
         for target in node.targets:
             if isinstance(target.target, cst.Name) and self._reads_origin(node.value, state):
                 state.origin_names.add(target.target.value)
-            elif isinstance(target.target, cst.Subscript) and len(target.target.slice) == 1 \
-                    and isinstance(target.target.slice[0].slice, cst.Index):
-                self._header_written(target.target.slice[0].slice.value, node.value, node)
+            elif isinstance(target.target, cst.Subscript) and subscript_index(target.target) is not None:
+                self._header_written(subscript_index(target.target), node.value, node)
 
     def visit_DictElement(self, node: cst.DictElement) -> None:
         self._header_written(node.key, node.value, node)
@@ -789,16 +788,15 @@ class DebugEnabled(DeploymentCheck):
         return (
             isinstance(target, cst.Subscript) and isinstance(target.value, cst.Attribute)
             and target.value.attr.value == "config" and self._is_app(target.value.value)
-            and len(target.slice) == 1 and isinstance(target.slice[0].slice, cst.Index)
-            and self.string(target.slice[0].slice.value) == "DEBUG"
+            and subscript_index(target) is not None and self.string(subscript_index(target)) == "DEBUG"
         )
 
     def _environment_switch(self, target: cst.BaseExpression, value: cst.BaseExpression, node: cst.CSTNode) -> None:
         """``os.environ["FLASK_DEBUG"] = "1"``: forced on for every run of the process."""
         if not (isinstance(target, cst.Subscript) and self.ctx.qualified_name(target.value) == "os.environ"
-                and len(target.slice) == 1 and isinstance(target.slice[0].slice, cst.Index)):
+                and subscript_index(target) is not None):
             return
-        variable = self.string(target.slice[0].slice.value)
+        variable = self.string(subscript_index(target))
         text = self.string(value)
         if variable in ENVIRONMENT_SWITCHES and text is not None \
                 and text.lower() in ENVIRONMENT_SWITCHES[variable] and self._in_production_code():

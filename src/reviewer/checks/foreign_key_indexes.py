@@ -37,7 +37,16 @@ from typing import Any
 import libcst as cst
 
 from reviewer.catalog import RuleSpec
-from reviewer.checks.base import Check, FileContext, dotted_name, keyword_argument, positional_arguments, string_value
+from reviewer.checks.base import (
+    Check,
+    FileContext,
+    dotted_name,
+    keyword_argument,
+    positional_arguments,
+    string_value,
+    subscript_index,
+    subscript_key,
+)
 
 WHY = "PostgreSQL (like SQLite; unlike MySQL/InnoDB) does not index foreign-key columns by itself"
 CONSEQUENCE = "joins on it and deletes of the referenced rows scan the whole table"
@@ -137,8 +146,8 @@ class ForeignKeyIndexes(Check):
     @staticmethod
     def _column_reference(node: cst.BaseExpression) -> tuple[str, str] | None:
         """``Order.user_id``, ``Order.__table__.c.user_id``, ``orders.c.user_id``, ``orders.c["user_id"]``."""
-        if isinstance(node, cst.Subscript) and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
-            column = string_value(node.slice[0].slice.value)
+        if isinstance(node, cst.Subscript) and subscript_index(node) is not None:
+            column = subscript_key(node)
             owner = dotted_name(node.value)
         elif isinstance(node, cst.Attribute):
             column, owner = node.attr.value, dotted_name(node.value)

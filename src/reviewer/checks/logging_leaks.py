@@ -40,6 +40,7 @@ from reviewer.checks.base import (
     pattern_to_regex,
     shape,
     string_value,
+    subscript_key,
 )
 from reviewer.checks.sensitive import name_words, sensitive_kind
 
@@ -185,7 +186,7 @@ class SensitiveDataInLogs(Check):
             kind = credential_name(node.attr.value)
             return Leak(node, f"`{shape(node)}` ({self._article(kind)})") if kind else None
         if isinstance(node, cst.Subscript):
-            key = self._key(node)
+            key = subscript_key(node)
             if key is None:
                 return None
             if header_name(key):
@@ -240,12 +241,6 @@ class SensitiveDataInLogs(Check):
     def _shows_value(node: cst.BaseExpression) -> bool:
         """An attribute or subscript: a value read from somewhere, shown as it is."""
         return isinstance(node, (cst.Attribute, cst.Subscript))
-
-    @staticmethod
-    def _key(node: cst.Subscript) -> str | None:
-        if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Index):
-            return None
-        return string_value(node.slice[0].slice.value)
 
     def _request_dump(self, node: cst.Attribute) -> Leak | None:
         if node.attr.value not in REQUEST_DUMPS:

@@ -43,6 +43,7 @@ from reviewer.checks.base import (
     pattern_to_regex,
     shape,
     string_value,
+    subscript_key,
 )
 from reviewer.checks.django_orm import is_class_name, split_at_manager
 from reviewer.checks.sensitive import is_password_name, name_words
@@ -338,7 +339,7 @@ class PlaintextPassword(Check):
                 return CONFIGURED
             return STORED if self._is_user(node.value) else RAW
         if isinstance(node, cst.Subscript):
-            key = self._subscript_key(node)
+            key = subscript_key(node)
             if key is None or not is_password_column(key):
                 return None
             base = self.ctx.qualified_name(node.value) or ""
@@ -364,11 +365,6 @@ class PlaintextPassword(Check):
                      if isinstance(part, cst.FormattedStringExpression)}
             return RAW if kinds & {RAW, ENCODED} else None
         return None
-
-    def _subscript_key(self, node: cst.Subscript) -> str | None:
-        if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Index):
-            return None
-        return string_value(node.slice[0].slice.value)
 
     def _classify_call(self, node: cst.Call) -> str | None:
         name = self.ctx.qualified_name(node.func)
@@ -664,7 +660,7 @@ class PlaintextPassword(Check):
         if isinstance(user, (cst.Assign, cst.AnnAssign)):
             targets = [t.target for t in user.targets] if isinstance(user, cst.Assign) else [user.target]
             for target in targets:
-                written = last_name(target) or (self._subscript_key(target) if isinstance(
+                written = last_name(target) or (subscript_key(target) if isinstance(
                     target, cst.Subscript) else None)
                 if written is not None and _names_a_password_hash(written):
                     return True

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from reviewer.checks.base import FactCollector, string_value
+from reviewer.checks.base import FactCollector, string_value, subscript_key
 
 
 class ClassBases(FactCollector):
@@ -84,9 +84,8 @@ class ProjectSettings(FactCollector):
     def _flask_config_assigned(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
         if isinstance(target, cst.Name) and target.value in FLASK_CONFIG_KEYS and self.ctx.frames[-1].kind == "class":
             self._record(target.value, "", literal_state(value))
-        elif isinstance(target, cst.Subscript) and _is_config(target.value) and len(target.slice) == 1:
-            index = target.slice[0].slice
-            key = string_value(index.value) if isinstance(index, cst.Index) else None
+        elif isinstance(target, cst.Subscript) and _is_config(target.value):
+            key = subscript_key(target)
             if key in FLASK_CONFIG_KEYS:
                 self._record(key, "", literal_state(value))
 
@@ -119,9 +118,8 @@ class ProjectSettings(FactCollector):
             self._record(target.value, "", literal_state(value))
             self._record_items(target.value, value)
         elif isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name) \
-                and target.value.value in SETTINGS_OF_INTEREST and len(target.slice) == 1:
-            index = target.slice[0].slice
-            key = string_value(index.value) if isinstance(index, cst.Index) else None
+                and target.value.value in SETTINGS_OF_INTEREST:
+            key = subscript_key(target)
             if key is not None:
                 self._record(target.value.value, key, literal_state(value))
 

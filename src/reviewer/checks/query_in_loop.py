@@ -33,6 +33,7 @@ from reviewer.checks.base import (
     pattern_to_regex,
     positional_arguments,
     shape,
+    subscript_index,
 )
 from reviewer.checks.django_orm import (
     ITEM_OF,
@@ -350,8 +351,7 @@ class QueryInLoop(Check):
 
     def visit_Subscript(self, node: cst.Subscript) -> None:
         """``Order.objects.filter(...)[0]``: indexing a queryset with an integer runs a query."""
-        index = node.slice[0].slice if len(node.slice) == 1 else None
-        if isinstance(index, cst.Index) and isinstance(index.value, cst.Integer):
+        if isinstance(subscript_index(node), cst.Integer):
             self._check_evaluation(node.value, f"`{shape(node.value)}[...]`")
 
     # -- queries --------------------------------------------------------------------------------------------------

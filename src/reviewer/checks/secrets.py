@@ -53,6 +53,7 @@ from reviewer.checks.base import (
     pattern_to_regex,
     positional_arguments,
     shape,
+    subscript_index,
 )
 from reviewer.checks.sensitive import name_words, sensitive_kind
 
@@ -427,9 +428,8 @@ def _string_key(node: cst.BaseExpression) -> str | None:
 
 
 def _subscript_key(node: cst.Subscript) -> str | None:
-    if len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
-        return _string_key(node.slice[0].slice.value)
-    return None
+    index = subscript_index(node)
+    return _string_key(index) if index is not None else None
 
 
 def target_name(node: cst.BaseExpression) -> tuple[str, str] | None:

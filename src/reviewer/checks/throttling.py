@@ -42,7 +42,7 @@ from typing import Any
 import libcst as cst
 
 from reviewer.catalog import RuleSpec
-from reviewer.checks.base import Check, FactCollector, FileContext, dotted_name
+from reviewer.checks.base import Check, FactCollector, FileContext, dotted_name, subscript_index
 from reviewer.checks.model_facts import keyword_argument, string_value
 from reviewer.checks.sensitive import name_words
 
@@ -948,8 +948,7 @@ class RateLimits(FactCollector):
             if isinstance(assigned, cst.Name) and assigned.value == "throttle_classes" \
                     and not _is_empty_collection(node.value):
                 self._found_limiter()
-            if isinstance(assigned, cst.Subscript) and len(assigned.slice) == 1 \
-                    and isinstance(assigned.slice[0].slice, cst.Index):
-                assigned = assigned.slice[0].slice.value  # app.config["RATELIMIT_DEFAULT"] = ...
+            if isinstance(assigned, cst.Subscript) and subscript_index(assigned) is not None:
+                assigned = subscript_index(assigned)  # app.config["RATELIMIT_DEFAULT"] = ...
             if (assigned.value if isinstance(assigned, cst.Name) else string_value(assigned)) in LIMIT_SETTING_NAMES:
                 self._found_default()
