@@ -133,7 +133,7 @@ def stand_ins(monkeypatch: pytest.MonkeyPatch) -> Callable[..., ScanPlan]:
 def rule_plan(rule_id: str, rule_table: dict[str, Any] | None = None) -> ScanPlan:
     """A plan running one real rule from the catalog, configured as ``[tool.reviewer.rules.<rule_id>]`` would be
     (through the configuration validator)."""
-    from reviewer.config import rule_options, rule_severity, settings_from_table
+    from reviewer.config import per_file_ignores, rule_options, rule_severity, settings_from_table
 
     catalog = load_catalog()
     spec = catalog[rule_id]
@@ -142,6 +142,7 @@ def rule_plan(rule_id: str, rule_table: dict[str, Any] | None = None) -> ScanPla
         specs={rule_id: spec},
         options={rule_id: rule_options(spec, settings)},
         severities={rule_id: rule_severity(spec, settings)},
+        per_file_ignores=per_file_ignores(settings, catalog),
         all_rule_ids=frozenset(catalog),
     )
 

@@ -13,7 +13,6 @@ import pytest
 from conftest import analyze_source, marked_lines, reported, rule_plan
 from conftest import only_message as single_message
 
-from reviewer.checks.base import is_test_path
 from reviewer.checks.passwords import is_password_column
 from reviewer.discover import discover
 from reviewer.engine import analyze_text, scan
@@ -389,8 +388,8 @@ def test_test_code_is_not_reported() -> None:
      ("app/testing/factories.py", True), ("app/views.py", False), ("app/contest.py", False),
      ("latest/views.py", False)],
 )
-def test_is_test_path(path: str, expected: bool) -> None:
-    assert is_test_path(path) is expected
+def test_test_code_is_not_judged(path: str, expected: bool) -> None:
+    assert (PLAN.rules_for(path) == []) is expected
 
 
 @pytest.mark.parametrize(

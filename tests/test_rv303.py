@@ -5,13 +5,13 @@ Snippets mark the lines the rule must report with ``# reported``; the engine run
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 from conftest import analyze_source, marked_lines, reported, rule_plan
 from conftest import only_message as single_message
 
-from reviewer.checks.base import is_test_path
 from reviewer.checks.crypto import security_purpose
 from reviewer.discover import discover
 from reviewer.engine import analyze_text, scan
@@ -334,7 +334,7 @@ def test_function_names_that_sign() -> None:
      ("conftest.py", True), ("app/testimonials.py", False), ("accounts/tokens.py", False)],
 )
 def test_test_paths(path: str, is_test: bool) -> None:
-    assert is_test_path(path) is is_test
+    assert (PLAN.rules_for(path) == []) is is_test
 
 
 TEST_CODE = """
@@ -345,9 +345,9 @@ def make_token():
 """
 
 
-def test_test_code_is_skipped_unless_asked() -> None:
+def test_test_code_is_skipped_unless_test_code_is_emptied() -> None:
     assert analyze_text(TEST_CODE, "tests/factories.py", "tests.factories", False, PLAN).findings == []
-    checked = rule_plan("RV303", {"check-tests": True})
+    checked = dataclasses.replace(PLAN, per_file_ignores=[])  # `test-code = []`: tests judged like any code
     assert len(analyze_text(TEST_CODE, "tests/factories.py", "tests.factories", False, checked).findings) == 1
     assert len(analyze_source(TEST_CODE, PLAN).findings) == 1
 

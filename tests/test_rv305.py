@@ -5,6 +5,7 @@ Snippets mark the lines the rule must report with ``# reported``; the engine run
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -284,9 +285,9 @@ def test_token_contents(token):
 """
 
 
-def test_test_code_is_skipped_unless_asked() -> None:
+def test_test_code_is_skipped_unless_test_code_is_emptied() -> None:
     assert analyze_text(TEST_CODE, "tests/test_auth.py", "tests.test_auth", False, PLAN).findings == []
-    checked = rule_plan("RV305", {"check-tests": True})
+    checked = dataclasses.replace(PLAN, per_file_ignores=[])  # `test-code = []`: tests judged like any code
     assert len(analyze_text(TEST_CODE, "tests/test_auth.py", "tests.test_auth", False, checked).findings) == 1
 
 

@@ -29,7 +29,8 @@ DEFAULT_EXCLUDE = (
 DEFAULT_MAX_FILE_SIZE = 5 * 1024 * 1024
 # Test code: most rules judge production code, and tests hold the fixtures, fakes and shortcuts they would report.
 DEFAULT_TEST_CODE = (
-    "tests/", "test/", "testing/", "testutils/", "test_utils/", "test_*.py", "*_test.py", "*_tests.py", "conftest.py",
+    "tests/", "test/", "testing/", "testutils/", "test_utils/", "tests.py", "test_*.py", "*_test.py", "*_tests.py",
+    "conftest.py",
 )
 SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$", re.IGNORECASE)
 # A ``[tool.reviewer]`` (or ``[tool.reviewer.rules...]``) table header, or a dotted ``tool.reviewer.x = ...`` key.
@@ -313,6 +314,16 @@ def _validate_extensions(check: Any, spec: RuleSpec, settings: Settings, where: 
             raise ConfigError(f"{where}: {str(exc).replace(name, f'extend-{name}', 1)}") from None
 
 
+def per_file_ignores(settings: Settings, catalog: dict[str, RuleSpec]) -> list[tuple[str, tuple[str, ...]]]:
+    """(gitignore pattern, rule ids it turns off): the configured per-file ignores, and test code for every rule not
+    marked ``in-tests``."""
+    return [
+        *((pattern, tuple(spec.id for spec in catalog.values() if any(selector_matches(s, spec) for s in selectors)))
+          for pattern, selectors in settings.per_file_ignores.items()),
+        *((pattern, tuple(spec.id for spec in catalog.values() if not spec.in_tests)) for pattern in settings.test_code),
+    ]
+
+
 def build_plan(settings: Settings, catalog: dict[str, RuleSpec]) -> ScanPlan:
     """What the workers need from the configuration: enabled rules with their options (checked by their rule's
     check class) and severities."""
@@ -330,13 +341,7 @@ def build_plan(settings: Settings, catalog: dict[str, RuleSpec]) -> ScanPlan:
         specs={rule_id: catalog[rule_id] for rule_id in enabled},
         options={rule_id: rule_options(catalog[rule_id], settings) for rule_id in enabled},
         severities={rule_id: rule_severity(catalog[rule_id], settings) for rule_id in enabled},
-        per_file_ignores=[
-            *((pattern, tuple(spec.id for spec in catalog.values()
-                              if any(selector_matches(s, spec) for s in selectors)))
-              for pattern, selectors in settings.per_file_ignores.items()),
-            *((pattern, tuple(spec.id for spec in catalog.values() if not spec.in_tests))
-              for pattern in settings.test_code),
-        ],
+        per_file_ignores=per_file_ignores(settings, catalog),
         max_file_size=settings.max_file_size,
         file_timeout=settings.file_timeout,
         all_rule_ids=frozenset(catalog),

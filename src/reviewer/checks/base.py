@@ -23,7 +23,6 @@ import re
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
 from typing import Any, ClassVar
 
 import libcst as cst
@@ -304,17 +303,6 @@ def last_name(node: cst.BaseExpression) -> str | None:
     return None
 
 
-TEST_DIRECTORIES = frozenset({"test", "tests", "testing", "testutils", "test_utils"})
-
-
-def is_test_path(path: str) -> bool:
-    """Test code: a file under a ``tests`` directory, or named like a test module or pytest's ``conftest``."""
-    parts = PurePosixPath(path.replace("\\", "/")).parts
-    stem = (parts[-1] if parts else "").removesuffix(".py")
-    return (
-        any(part in TEST_DIRECTORIES for part in parts[:-1])
-        or stem.startswith("test_") or stem.endswith(("_test", "_tests")) or stem in {"tests", "conftest"}
-    )
 
 
 def pattern_to_regex(pattern: str) -> str:

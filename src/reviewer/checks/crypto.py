@@ -17,8 +17,8 @@ RV305 reports JWT decoding with verification turned off (PyJWT, python-jose), ``
 decide access. Decoding without verification to *peek* at a token (reading ``iss`` or ``kid`` to pick the key)
 is not reported when the same function also decodes with verification.
 
-Test code is skipped by default (``check-tests``): fixtures decode tokens without verification and make random
-tokens on purpose.
+Test code, where fixtures decode tokens without verification and make random tokens on purpose, is left to the
+``test-code`` setting (neither rule reports there).
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ from reviewer.checks.base import (
     Check,
     FileContext,
     argument,
-    is_test_path,
     keyword_arg,
     shape,
     string_value,
@@ -211,7 +210,6 @@ class WeakCryptography(Check):
 
     def __init__(self, ctx: FileContext, spec: RuleSpec, options: dict[str, Any]) -> None:
         super().__init__(ctx, spec, options)
-        self._skip = not options.get("check-tests", False) and is_test_path(ctx.path)
         # Hash objects bound to a local name (``h = hashlib.sha1(); h.update(...)``), per scope.
         self._hash_objects: dict[tuple[int, str], cst.Call] = {}
         self._reported: set[cst.CSTNode] = set()
@@ -268,7 +266,7 @@ class WeakCryptography(Check):
                     self._hash_objects[(self._scope_key(), target.value)] = value
 
     def _consume(self, value: cst.BaseExpression, name: str | None, *, function: bool = False) -> None:
-        if self._skip or name is None:
+        if name is None:
             return
         purpose = security_purpose(name, function=function)
         if purpose is None:
@@ -363,8 +361,6 @@ class WeakCryptography(Check):
     # -- primitives with no harmless use --------------------------------------------------------------------------
 
     def visit_Call(self, node: cst.Call) -> None:
-        if self._skip:
-            return
         name = self.ctx.qualified_name(node.func)
         if name is None:
             return
@@ -373,7 +369,7 @@ class WeakCryptography(Check):
             self.report(node, message)
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
-        if self._skip or node.attr.value != "MODE_ECB":
+        if node.attr.value != "MODE_ECB":
             return
         name = self.ctx.qualified_name(node)
         if name is not None and _ECB_MODE.fullmatch(name):
@@ -502,7 +498,6 @@ class JwtVerificationDisabled(Check):
 
     def __init__(self, ctx: FileContext, spec: RuleSpec, options: dict[str, Any]) -> None:
         super().__init__(ctx, spec, options)
-        self._skip = not options.get("check-tests", False) and is_test_path(ctx.path)
         self._scopes: list[_JwtScope] = [_JwtScope()]
         # Names bound to dict literals, per scope: ``options = {"verify_signature": False}``.
         self._dicts: dict[tuple[int, str], cst.Dict] = {}
@@ -551,8 +546,6 @@ class JwtVerificationDisabled(Check):
             self._scope.compared.add(_code(target.comparator))
 
     def visit_Call(self, node: cst.Call) -> None:
-        if self._skip:
-            return
         name = self.ctx.qualified_name(node.func)
         if name is None:
             self._note_verification(node)
@@ -569,8 +562,7 @@ class JwtVerificationDisabled(Check):
             self._note_verification(node)
 
     def leave_Call(self, original_node: cst.Call) -> None:
-        if not self._skip:
-            self._note_lookup(original_node)
+        self._note_lookup(original_node)
 
     def _check_decode(self, call: cst.Call, name: str) -> None:
         written = f"`{shape(call.func)}()`"

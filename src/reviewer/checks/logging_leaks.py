@@ -35,7 +35,6 @@ from reviewer.checks.base import (
     Check,
     FileContext,
     bound_names,
-    is_test_path,
     last_name,
     pattern_to_regex,
     shape,
@@ -125,7 +124,6 @@ class SensitiveDataInLogs(Check):
 
     def __init__(self, ctx: FileContext, spec: RuleSpec, options: dict[str, Any]) -> None:
         super().__init__(ctx, spec, options)
-        self._skip = is_test_path(ctx.path)
         self._server_code: bool | None = None
         # Per function node (None: the module): local name -> the leak its value is, if any.
         self._locals: dict[cst.CSTNode | None, dict[str, Leak | None]] = {}
@@ -322,8 +320,6 @@ class SensitiveDataInLogs(Check):
     # -- the check ------------------------------------------------------------------------------------------------
 
     def visit_Call(self, node: cst.Call) -> None:
-        if self._skip:
-            return
         is_print = False
         if not self._is_log_call(node):
             if not self._is_print_in_server_code(node):

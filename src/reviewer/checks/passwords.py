@@ -38,7 +38,6 @@ from reviewer.checks.base import (
     Report,
     argument,
     bound_names,
-    is_test_path,
     last_name,
     pattern_to_regex,
     shape,
@@ -245,7 +244,6 @@ class PlaintextPassword(Check):
 
     def __init__(self, ctx: FileContext, spec: RuleSpec, options: dict[str, Any]) -> None:
         super().__init__(ctx, spec, options)
-        self._skip = is_test_path(ctx.path)
         # Per function node (None: the module): local name -> what it was last assigned.
         self._locals: dict[cst.CSTNode | None, dict[str, Binding]] = {}
         self._pending: dict[cst.CSTNode | None, list[PendingConstructor]] = {}
@@ -437,8 +435,6 @@ class PlaintextPassword(Check):
     # -- visitors -------------------------------------------------------------------------------------------------
 
     def visit_Assign(self, node: cst.Assign) -> None:
-        if self._skip:
-            return
         if self.ctx.at_module_level:
             for target in node.targets:
                 if isinstance(target.target, cst.Name) and target.target.value == "PASSWORD_HASHERS":
@@ -447,7 +443,7 @@ class PlaintextPassword(Check):
             self._check_assignment(target.target, node.value)
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        if not self._skip and node.value is not None:
+        if node.value is not None:
             self._check_assignment(node.target, node.value)
 
     def _check_assignment(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
@@ -504,8 +500,6 @@ class PlaintextPassword(Check):
                                "`PBKDF2PasswordHasher` first")
 
     def visit_Call(self, node: cst.Call) -> None:
-        if self._skip:
-            return
         name = self._qualified(node.func)
         written = last_name(node.func)
         if written in ("add", "add_all", "merge") and isinstance(node.func, cst.Attribute):
@@ -708,8 +702,6 @@ class PlaintextPassword(Check):
         self._flush(None)
 
     def visit_Comparison(self, node: cst.Comparison) -> None:
-        if self._skip:
-            return
         left = node.left
         for target in node.comparisons:
             if isinstance(target.operator, (cst.Equal, cst.NotEqual)):
