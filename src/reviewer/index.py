@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from collections.abc import Iterable, Iterator
 
@@ -100,6 +101,9 @@ class ProjectIndex:
             for caller, callee in result.facts.get("calls", ()):
                 self.calls.setdefault(caller, set()).add(callee)
         self._functions = Definitions({*self.query_functions, *self.calls})
+        # A confirmed candidate asks the same question to decide, to explain and to point back: answered once.
+        self.query_chain = functools.lru_cache(maxsize=None)(self.query_chain)  # type: ignore[method-assign]
+        self.serialized_lazily = functools.lru_cache(maxsize=None)(self.serialized_lazily)  # type: ignore[method-assign]
         self.serializers = self._close_over_bases(SERIALIZER_ROOTS)
         self.list_views = self._close_over_bases(LIST_VIEW_ROOTS)
         self.django_list_views = self._close_over_bases(DJANGO_LIST_VIEW_ROOTS)
