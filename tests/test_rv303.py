@@ -409,3 +409,20 @@ def test_hmac_sha1_can_be_turned_off() -> None:
     """
     assert [line for line, _ in reported(source, PLAN)] == [6, 7]
     assert [line for line, _ in reported(source, rule_plan("RV303", {"hmac-sha1": False}))] == [7]
+
+
+def test_fallback_blocks_with_compound_statements() -> None:
+    # An except clause holding a class or an `if` next to its imports (jupyterhub's crypto.py).
+    source = """
+        try:
+            import cryptography
+        except ImportError:
+            cryptography = None
+
+            class InvalidToken(Exception):
+                pass
+
+            if True:
+                from random import getrandbits as randbits
+    """
+    assert analyze_source(source, PLAN).notices == []

@@ -222,7 +222,8 @@ class WeakCryptography(Check):
         if caught not in ("builtins.ImportError", "builtins.ModuleNotFoundError"):
             return
         for statement in node.body.body if isinstance(node.body, cst.IndentedBlock) else ():
-            for small in getattr(statement, "body", ()):
+            # Compound statements (an `if` choosing the fallback) hold blocks, not imports, at this level.
+            for small in statement.body if isinstance(statement, cst.SimpleStatementLine) else ():
                 if isinstance(small, (cst.Import, cst.ImportFrom)) and not isinstance(small.names, cst.ImportStar):
                     for alias in small.names:
                         bound = alias.asname.name if alias.asname is not None else alias.name
