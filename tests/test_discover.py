@@ -65,6 +65,16 @@ def test_gitignore_of_a_parent_folder_applies_when_scanning_a_subfolder(repo: Pa
     assert _rels([repo / "src"], repo) == ["src/a.py"]
 
 
+def test_gitignore_stops_at_a_nested_repository(repo: Path) -> None:
+    """A submodule (its .git is a file) or a nested clone is another repository: the outer .gitignore stops there."""
+    _files(repo, "gen.py", "sub/gen.py", "clone/gen.py", "clone/inner/gen.py")
+    (repo / ".gitignore").write_text("gen.py\n")
+    (repo / "sub" / ".git").write_text("gitdir: ../.git/modules/sub\n")
+    (repo / "clone" / ".git").mkdir()
+    assert _rels([repo], repo) == ["clone/gen.py", "clone/inner/gen.py", "sub/gen.py"]
+    assert _rels([repo / "clone" / "inner"], repo) == ["clone/inner/gen.py"]
+
+
 # -- excludes ------------------------------------------------------------------------------------------------------
 
 def test_default_excludes(repo: Path) -> None:
@@ -72,6 +82,18 @@ def test_default_excludes(repo: Path) -> None:
            "build/lib/x.py", "dist/x.py", "lib/site-packages/x.py", "env/lib/x.py", ".tox/x.py", "a.egg-info/x.py")
     (repo / "env" / "pyvenv.cfg").write_text("home = /usr/bin\n")  # a virtualenv under any name
     assert _rels([repo], repo) == ["app.py"]
+
+
+def test_virtualenv_given_explicitly_is_scanned(repo: Path) -> None:
+    _files(repo, "tools/env/bin/activate_this.py", "tools/env/nested/lib/x.py", "tools/app.py")
+    (repo / "tools" / "env" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (repo / "tools" / "env" / "nested" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (repo / "tools" / "env" / "bin" / "up").symlink_to("..")  # back into the virtualenv: skipped like it, silently
+    (repo / "tools" / "linked_env").symlink_to("env")
+    assert _rels([repo / "tools"], repo) == ["tools/app.py"]
+    sources, notices = discover([repo / "tools" / "env"], repo, list(DEFAULT_EXCLUDE), True)
+    assert [s.rel for s in sources] == ["tools/env/bin/activate_this.py"]
+    assert notices == []
 
 
 def test_extend_exclude_adds_to_the_defaults(repo: Path) -> None:
@@ -220,6 +242,14 @@ def test_module_names_from_packages(repo: Path) -> None:
     }
 
 
+def test_folder_named_init_py_does_not_make_a_package(repo: Path) -> None:
+    _files(repo, "pkg/__init__.py/inner.py", "pkg/mod.py", "real/__init__.py", "real/mod.py")
+    sources, _ = discover([repo], repo, [], False)
+    assert {s.rel: s.module for s in sources} == {
+        "pkg/__init__.py/inner.py": "inner", "pkg/mod.py": "mod", "real/__init__.py": "real", "real/mod.py": "real.mod",
+    }
+
+
 def test_module_name_does_not_stop_at_the_scan_root(repo: Path) -> None:
     _files(repo, "pkg/__init__.py", "pkg/sub/__init__.py", "pkg/sub/mod.py")
     sources, _ = discover([repo / "pkg" / "sub"], repo / "pkg" / "sub", [], False)
@@ -247,6 +277,12 @@ def test_resolve_relative_beyond_the_top_level_package_with_a_name() -> None:
     assert FileContext("x.py", "pkg.mod", False, "").resolve_relative(2, "x") is None
 
 
+def test_file_name_that_is_not_ascii(repo: Path) -> None:
+    _files(repo, "données/café.py")
+    sources, _ = discover([repo], repo, [], True)
+    assert [(s.rel, s.module) for s in sources] == [("données/café.py", "café")]
+
+
 def test_file_name_that_is_not_utf8(tmp_path: Path) -> None:
     name = os.fsdecode(b"caf\xe9.py")  # latin-1 bytes: a surrogate escape in the str
     (tmp_path / name).write_text("x = 1\n")
@@ -259,6 +295,7 @@ def test_file_name_that_is_not_utf8(tmp_path: Path) -> None:
 @pytest.mark.parametrize("patterns", [
     ["migrations/", "*.pyc", "build", "/top_only.py", "docs/**/conf.py", "a?c.py", "[xy]z.py"],
     ["generated/", "!generated/keep.py", "*.tmp.py"],
+    ["**/cache/", "app/**/gen_*.py", "docs/", "*.egg-info", "/src/vendor/"],  # at any depth and anchored, mixed
     [],
 ])
 def test_exclude_matcher_agrees_with_gitignore_semantics(patterns: list[str]) -> None:
@@ -270,5 +307,8 @@ def test_exclude_matcher_agrees_with_gitignore_semantics(patterns: list[str]) ->
     matcher = exclude_matcher(patterns)
     paths = ["migrations/", "app/migrations/", "app/migrations/0001.py", "x.pyc", "build", "build/", "src/build/",
              "top_only.py", "sub/top_only.py", "docs/a/b/conf.py", "docs/conf.py", "abc.py", "axc.py", "xz.py",
-             "zz.py", "generated/", "generated/keep.py", "generated/other.py", "a.tmp.py", "plain.py"]
+             "zz.py", "generated/", "generated/keep.py", "generated/other.py", "a.tmp.py", "plain.py",
+             "a/b/c/migrations/", "a/b/migrations/x.py", "x/y/build", "x/docs/a/conf.py", "a/b/xz.py", "a/b/abc.py",
+             "cache/", "a/b/cache/", "a/b/cache/x.py", "app/gen_x.py", "app/a/b/gen_x.py", "lib/app/gen_x.py",
+             "docs/x.py", "a/docs/", "x.egg-info/", "a/b/x.egg-info/y.py", "src/vendor/", "lib/src/vendor/"]
     assert [matcher(path) for path in paths] == [spec.match_file(path) for path in paths]
