@@ -2,7 +2,7 @@
 
 The stand-in checks are :class:`~reviewer.checks.base.Check` subclasses defined outside ``reviewer.checks``, so
 they stay out of the real rule registry (which other tests compare with the catalog); they are handed to the
-engine by patching ``reviewer.engine.check_classes``.
+engine by patching ``reviewer.analysis.check_classes``.
 """
 
 from __future__ import annotations
@@ -17,12 +17,13 @@ from typing import Any, ClassVar
 import libcst as cst
 import pytest
 
-import reviewer.engine
+import reviewer.analysis
+from reviewer.analysis import analyze_text
 from reviewer.catalog import RuleSpec, load_catalog
 from reviewer.checks.base import Check
-from reviewer.engine import ScanPlan, analyze_text
 from reviewer.findings import FileResult, Severity
 from reviewer.index import ProjectIndex
+from reviewer.plan import UNUSED_SUPPRESSION_RULE, ScanPlan
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -112,7 +113,7 @@ def build_plan(
     catalog = load_catalog()
     specs = {cls.rule_id: make_spec(cls.rule_id, cls.rule_name) for cls in checks}
     if with_unused_suppressions:
-        specs[reviewer.engine.UNUSED_SUPPRESSION_RULE] = catalog[reviewer.engine.UNUSED_SUPPRESSION_RULE]
+        specs[UNUSED_SUPPRESSION_RULE] = catalog[UNUSED_SUPPRESSION_RULE]
     return ScanPlan(
         specs=specs,
         options={rule_id: {} for rule_id in specs},
@@ -126,7 +127,7 @@ def build_plan(
 @pytest.fixture
 def stand_ins(monkeypatch: pytest.MonkeyPatch) -> Callable[..., ScanPlan]:
     """Install the stand-in checks in the engine; returns :func:`build_plan`."""
-    monkeypatch.setattr(reviewer.engine, "check_classes", lambda: {cls.rule_id: cls for cls in STAND_INS})
+    monkeypatch.setattr(reviewer.analysis, "check_classes", lambda: {cls.rule_id: cls for cls in STAND_INS})
     return build_plan
 
 

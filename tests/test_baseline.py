@@ -13,6 +13,7 @@ from conftest import rule_plan
 from test_cli import FIXTURES, one_error_line, reviewer
 from test_gitdiff import JOBS, GitRepo, repo  # noqa: F401  (repo is a fixture)
 
+from reviewer.analysis import analyze_text
 from reviewer.baseline import (
     Baseline,
     BaselineError,
@@ -22,7 +23,6 @@ from reviewer.baseline import (
     stale_entries,
     write_baseline,
 )
-from reviewer.engine import analyze_text
 from reviewer.findings import Finding
 
 RV201 = rule_plan("RV201")

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from conftest import rule_plan
 
+from reviewer.analysis import analyze_text
 from reviewer.cache import Cache, CacheEntryError, decode, encode
-from reviewer.engine import analyze_text
 from reviewer.findings import FileResult
 
 SOURCE = """\
@@ -64,10 +67,11 @@ def test_the_key_covers_content_place_and_plan(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("content", [
     b"not json",
-    b'{"format": "reviewer-cache/1", "key": "%s", "result": {"$type": "Popen", "args": ["id"]}}',
-    b'{"format": "reviewer-cache/1", "key": "%s", "result": {"$type": "Span", "line": 1}}',
-    b'{"format": "reviewer-cache/1", "key": "%s", "result": {"$type": "Span", "line": 1, "column": 1, '
+    b'{"format": "reviewer-cache/2", "key": "%s", "result": {"$type": "Popen", "args": ["id"]}}',
+    b'{"format": "reviewer-cache/2", "key": "%s", "result": {"$type": "Span", "line": 1}}',
+    b'{"format": "reviewer-cache/2", "key": "%s", "result": {"$type": "Span", "line": 1, "column": 1, '
     b'"end_line": 1, "end_column": 2}}',
+    b'{"format": "reviewer-cache/2", "key": "%s", "result": {"$type": "FileResult", "path": "a.py", "shell": 1}}',
     b'{"format": "other/9", "key": "%s", "result": null}',
     b'[]',
 ])
@@ -96,3 +100,45 @@ def test_an_unwritable_cache_only_costs_speed(tmp_path: Path) -> None:
     key = cache.key("a.py", "a", False, b"")
     cache.put(key, analyzed())
     assert cache.get(key) is None
+
+
+# -- a scan served from the cache -------------------------------------------------------------------------------------
+
+LOADED_MODULES = """
+import sys
+from reviewer.cli import main
+try:
+    main()
+except SystemExit as exit:
+    print(exit.code)
+print(sorted({"libcst", "reviewer.checks"} & set(sys.modules)))
+"""
+
+
+def run_scan(project: Path, *args: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-c", LOADED_MODULES, "scan", str(project), "--no-progress", "-q", *args]
+    env = {**os.environ, "REVIEWER_CACHE_DIR": str(project / ".cache")}
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=120, check=False)
+
+
+def test_a_fully_cached_scan_loads_neither_the_parser_nor_the_checks(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text("import time\n\nasync def handler():\n    time.sleep(1)\n")
+    cold = run_scan(tmp_path)
+    warm = run_scan(tmp_path)
+    assert cold.stdout.splitlines()[-2:] == ["1", "['libcst', 'reviewer.checks']"]
+    assert warm.stdout.splitlines()[-2:] == ["1", "[]"]
+    assert warm.stdout.splitlines()[0] == cold.stdout.splitlines()[0]  # the same finding
+
+
+def test_bad_options_are_refused_whatever_the_cache_holds(tmp_path: Path) -> None:
+    """Options are checked only before files are analyzed; a plan whose results are all cached was checked when
+    they were written, and changing an option changes the plan."""
+    (tmp_path / "app.py").write_text("x = 1\n")
+    assert run_scan(tmp_path).returncode == 0
+    (tmp_path / "pyproject.toml").write_text('[tool.reviewer.rules.RV201]\noffload-wrappers = "run_sync"\n')
+    refused = run_scan(tmp_path)
+    assert refused.stdout.splitlines()[0] == "2" and "offload-wrappers must be a list" in refused.stderr
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "pyproject.toml").write_text((tmp_path / "pyproject.toml").read_text())
+    assert "offload-wrappers must be a list" in run_scan(empty).stderr

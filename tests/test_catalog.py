@@ -9,7 +9,7 @@ import pytest
 
 from reviewer.catalog import CatalogError, load_catalog, parse_rule, rules_dir
 from reviewer.checks import check_classes
-from reviewer.engine import UNUSED_SUPPRESSION_RULE
+from reviewer.plan import UNUSED_SUPPRESSION_RULE
 
 CATALOG = load_catalog()
 RESERVED = {

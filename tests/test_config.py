@@ -344,9 +344,9 @@ async def handler():
 
 
 def rules_reported(rel: str, table: dict[str, Any] | None = None) -> set[str]:
+    from reviewer.analysis import analyze_text
     from reviewer.catalog import load_catalog
     from reviewer.config import build_plan, settings_from_table
-    from reviewer.engine import analyze_text
 
     catalog = load_catalog()
     plan = build_plan(settings_from_table(table or {}, catalog, "pyproject.toml"), catalog)

@@ -17,9 +17,10 @@ import libcst as cst
 import pytest
 from conftest import Explodes, FlagCalls, FlagTarget, build_plan, make_spec
 
-import reviewer.engine
+import reviewer.analysis
+from reviewer.analysis import analyze_file, analyze_text
 from reviewer.discover import SourcePath, discover
-from reviewer.engine import analyze_file, analyze_text, scan
+from reviewer.engine import scan
 from reviewer.findings import FileResult, NoticeKind, ScanResult, Span
 
 GOOD = "import os\n\ntarget = os.getcwd()\n"
@@ -392,7 +393,7 @@ class DiesOnSight(FlagTarget):
 @pytest.mark.skipif(multiprocessing.get_start_method() != "fork",
                     reason="worker processes see the patched stand-in checks only when forked")
 def test_a_dead_worker_costs_only_its_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(reviewer.engine, "check_classes", lambda: {"RV901": DiesOnSight})
+    monkeypatch.setattr(reviewer.analysis, "check_classes", lambda: {"RV901": DiesOnSight})
     for index in range(12):
         (tmp_path / f"mod{index:02}.py").write_text("die_here = 1\n" if index == 5 else "target = 1\n")
     sources, _ = discover([tmp_path], tmp_path, [], respect_gitignore=False)
@@ -417,7 +418,7 @@ class PointsBack(FlagTarget):
 
 
 def test_related_locations_get_positions(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(reviewer.engine, "check_classes", lambda: {"RV901": PointsBack})
+    monkeypatch.setattr(reviewer.analysis, "check_classes", lambda: {"RV901": PointsBack})
     result = analyze_text("origin = make()\n\nuse(target)\n", "a.py", "a", False, build_plan((FlagTarget,)))
     (finding,) = result.findings
     assert [(r.path, r.span, r.message) for r in finding.related] == [("a.py", Span(1, 10, 1, 16), "set here")]
@@ -431,7 +432,7 @@ class FlagsSecret(FlagTarget):
 
 
 def test_redacted_secrets_never_reach_the_snippet(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(reviewer.engine, "check_classes", lambda: {"RV901": FlagsSecret})
+    monkeypatch.setattr(reviewer.analysis, "check_classes", lambda: {"RV901": FlagsSecret})
     source = 'key = "ghp_0123456789abcdefghijklmnopqrstuvwxyz"\nshort = (\n    "hunter22"\n)\n'
     result = analyze_text(source, "a.py", "a", False, build_plan((FlagTarget,)))
     snippets = ["\n".join(finding.snippet) for finding in result.findings]
@@ -452,7 +453,7 @@ class Slow(FlagTarget):
 
 def test_a_file_that_takes_too_long_is_a_notice_and_the_scan_goes_on(tmp_path: Path,
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(reviewer.engine, "check_classes", lambda: {"RV901": Slow})
+    monkeypatch.setattr(reviewer.analysis, "check_classes", lambda: {"RV901": Slow})
     (tmp_path / "a.py").write_text("slow\n")
     (tmp_path / "b.py").write_text("target\n")
     plan = build_plan((FlagTarget,))

@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 
 from reviewer.checks.timeouts import MissingTimeout
 from reviewer.cli import app
-from reviewer.findings import Finding, Severity, Span
-from reviewer.fixes import Fix, TextEdit, apply_fixes, fix_files, line_starts
+from reviewer.findings import Finding, Fix, Severity, Span, TextEdit
+from reviewer.fixes import apply_fixes, fix_files, line_starts
 from reviewer.index import ProjectIndex
 
 FIXTURE = Path(__file__).parent / "fixtures" / "fixable_app"

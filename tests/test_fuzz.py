@@ -31,10 +31,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reviewer import __version__
+from reviewer.analysis import analyze_text, raise_recursion_limit
 from reviewer.catalog import load_catalog
 from reviewer.config import Settings, build_plan
 from reviewer.discover import discover
-from reviewer.engine import analyze_text, raise_recursion_limit, scan
+from reviewer.engine import scan
 from reviewer.findings import FileResult, NoticeKind, ScanResult
 from reviewer.index import ProjectIndex
 from reviewer.report.github import render_github

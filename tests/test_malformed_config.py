@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from reviewer.catalog import load_catalog
 from reviewer.cli import main
-from reviewer.config import TOP_LEVEL_KEYS, ConfigError, build_plan, settings_from_table
+from reviewer.config import TOP_LEVEL_KEYS, ConfigError, build_plan, check_options, settings_from_table
 
 REVIEWER_TABLE = "[tool.reviewer]\n"
 BASELINE_HEAD = '"format": "reviewer-baseline", "tool": {"name": "reviewer", "version": "0.1.0"}'
@@ -232,7 +232,9 @@ tables = st.dictionaries(
 @given(table=tables)
 def test_random_tables_are_accepted_or_refused_with_a_config_error(table: dict[str, Any]) -> None:
     try:
-        build_plan(settings_from_table(table, CATALOG, "pyproject.toml [tool.reviewer]"), CATALOG)
+        settings = settings_from_table(table, CATALOG, "pyproject.toml [tool.reviewer]")
+        build_plan(settings, CATALOG)
+        check_options(settings, CATALOG)
     except ConfigError as exc:
         assert str(exc)
 

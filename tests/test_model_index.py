@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import textwrap
 
+from reviewer.analysis import analyze_text
 from reviewer.catalog import load_catalog
 from reviewer.config import Settings, rule_options, rule_severity
-from reviewer.engine import ScanPlan, analyze_text
 from reviewer.index import ProjectIndex
 from reviewer.model_index import Accessor, LazyAccess, ModelIndex, app_label_of
+from reviewer.plan import ScanPlan
 
 CATALOG = load_catalog()
 PLAN = ScanPlan(

@@ -7,9 +7,9 @@ import re
 
 import pytest
 
+from reviewer.analysis import analyze_text
 from reviewer.catalog import load_catalog
 from reviewer.config import Settings, build_plan
-from reviewer.engine import analyze_text
 from reviewer.index import ProjectIndex
 
 CATALOG = load_catalog()

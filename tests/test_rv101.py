@@ -17,7 +17,8 @@ from conftest import reported as reported_with
 from reviewer.checks.query_in_loop import compile_options
 from reviewer.config import ConfigError
 from reviewer.discover import discover
-from reviewer.engine import ScanPlan, scan
+from reviewer.engine import scan
+from reviewer.plan import ScanPlan
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PLAN = rule_plan("RV101")

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from conftest import marked_lines, rule_plan
 
+from reviewer.analysis import analyze_file, analyze_text
 from reviewer.discover import discover
-from reviewer.engine import analyze_file, analyze_text
 from reviewer.findings import FileResult, Finding
 from reviewer.index import ProjectIndex
 

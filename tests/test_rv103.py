@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from conftest import fixture_lines, marked_lines, rule_plan
 
+from reviewer.analysis import analyze_file, analyze_text
 from reviewer.discover import discover
-from reviewer.engine import analyze_file, analyze_text
 from reviewer.findings import Finding
 from reviewer.index import ProjectIndex
 

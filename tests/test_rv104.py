@@ -13,9 +13,10 @@ import pytest
 from conftest import fixture_lines, marked_lines, rule_plan
 from conftest import only_message as single_message
 
+from reviewer.analysis import analyze_text
 from reviewer.checks.unbounded_loads import unbounded_select
 from reviewer.discover import discover
-from reviewer.engine import analyze_text, scan
+from reviewer.engine import scan
 from reviewer.index import ProjectIndex
 
 PLAN = rule_plan("RV104")

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 from conftest import marked_lines, reported, rule_plan
 
+from reviewer.analysis import analyze_text
 from reviewer.discover import discover
-from reviewer.engine import analyze_text, scan
+from reviewer.engine import scan
 from reviewer.index import ProjectIndex
 
 PLAN = rule_plan("RV106")

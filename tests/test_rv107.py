@@ -14,8 +14,9 @@ import pytest
 from conftest import marked_lines, rule_plan
 from conftest import reported as reported_with
 
+from reviewer.analysis import analyze_text
 from reviewer.discover import discover
-from reviewer.engine import analyze_text, scan
+from reviewer.engine import scan
 from reviewer.index import ProjectIndex
 
 FIXTURE = Path(__file__).parent / "fixtures" / "injection_app"

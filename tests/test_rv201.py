@@ -14,6 +14,7 @@ import pytest
 from conftest import analyze_source, marked_lines, rule_plan
 from conftest import reported as reported_with
 
+from reviewer.analysis import analyze_text
 from reviewer.catalog import load_catalog
 from reviewer.checks.async_blocking import compile_options
 from reviewer.checks.base import pattern_to_regex
@@ -23,9 +24,10 @@ from reviewer.config import (
     rule_options,
 )
 from reviewer.discover import discover
-from reviewer.engine import ScanPlan, analyze_text, scan
+from reviewer.engine import scan
 from reviewer.findings import NoticeKind
 from reviewer.index import ProjectIndex
+from reviewer.plan import ScanPlan
 
 CATALOG = load_catalog()
 SPEC = CATALOG["RV201"]

@@ -21,6 +21,7 @@ import pytest
 from conftest import marked_lines, rule_plan
 from conftest import reported as reported_with
 
+from reviewer.analysis import analyze_text
 from reviewer.catalog import load_catalog
 from reviewer.checks.secrets import (
     credential_like,
@@ -28,9 +29,10 @@ from reviewer.checks.secrets import (
     github_checksum,
     is_wordlike,
 )
-from reviewer.config import ConfigError, Settings, build_plan
+from reviewer.config import ConfigError, Settings, check_options
 from reviewer.discover import discover
-from reviewer.engine import ScanPlan, analyze_text, scan
+from reviewer.engine import scan
+from reviewer.plan import ScanPlan
 
 FIXTURE = Path(__file__).parent / "fixtures" / "secrets_app"
 PLAN = rule_plan("RV301")
@@ -362,7 +364,7 @@ def test_test_paths_option() -> None:
 def test_bad_test_paths_option_is_a_configuration_error() -> None:
     settings = Settings(select=["RV301"], rules={"RV301": {"test-paths": "tests/"}})
     with pytest.raises(ConfigError, match="test-paths"):
-        build_plan(settings, load_catalog())
+        check_options(settings, load_catalog())
 
 
 # -- value filters ---------------------------------------------------------------------------------------------------

@@ -13,9 +13,10 @@ import pytest
 from conftest import analyze_source, marked_lines, reported, rule_plan
 from conftest import only_message as single_message
 
+from reviewer.analysis import analyze_text
 from reviewer.checks.passwords import is_password_column
 from reviewer.discover import discover
-from reviewer.engine import analyze_text, scan
+from reviewer.engine import scan
 
 FIXTURE = Path(__file__).parent / "fixtures" / "auth_app"
 PLAN = rule_plan("RV302")

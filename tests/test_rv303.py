@@ -12,9 +12,10 @@ import pytest
 from conftest import analyze_source, marked_lines, reported, rule_plan
 from conftest import only_message as single_message
 
+from reviewer.analysis import analyze_text
 from reviewer.checks.crypto import security_purpose
 from reviewer.discover import discover
-from reviewer.engine import analyze_text, scan
+from reviewer.engine import scan
 
 PLAN = rule_plan("RV303")
 FIXTURE = Path(__file__).parent / "fixtures" / "crypto_app"

@@ -12,8 +12,9 @@ import pytest
 from conftest import marked_lines, reported, rule_plan
 from conftest import only_message as single_message
 
+from reviewer.analysis import analyze_text
 from reviewer.discover import discover
-from reviewer.engine import analyze_text, scan
+from reviewer.engine import scan
 
 PLAN = rule_plan("RV305")
 FIXTURE = Path(__file__).parent / "fixtures" / "crypto_app"

@@ -14,9 +14,10 @@ import pytest
 from conftest import fixture_lines, marked_lines, reported, rule_plan
 from conftest import only_message as single_message
 
+from reviewer.analysis import analyze_text
 from reviewer.checks.deployment import attacker_origin, is_development_path
 from reviewer.discover import discover
-from reviewer.engine import analyze_text, scan
+from reviewer.engine import scan
 from reviewer.index import ProjectIndex
 
 PLAN = rule_plan("RV403")

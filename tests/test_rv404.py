@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from conftest import marked_lines, reported, rule_plan
 
+from reviewer.analysis import analyze_text
 from reviewer.discover import discover
-from reviewer.engine import analyze_text, scan
+from reviewer.engine import scan
 
 PLAN = rule_plan("RV404")
 FIXTURE = Path(__file__).parent / "fixtures" / "deploy_app"

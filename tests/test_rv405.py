@@ -14,6 +14,7 @@ import pytest
 from conftest import marked_lines, rule_plan
 from conftest import reported as reported_with
 
+from reviewer.analysis import analyze_text
 from reviewer.checks.throttling import (
     auth_kind,
     mentions_rate_limit,
@@ -22,7 +23,7 @@ from reviewer.checks.throttling import (
     words,
 )
 from reviewer.discover import discover
-from reviewer.engine import analyze_text, scan
+from reviewer.engine import scan
 from reviewer.index import ProjectIndex
 
 FIXTURES = Path(__file__).parent / "fixtures" / "auth_endpoints"

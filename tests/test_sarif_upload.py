@@ -308,7 +308,7 @@ def test_category_sets_the_one_runs_automation_id(tmp_path: Path) -> None:
 
 
 def test_engine_keeps_suppressed_findings_only_when_asked(stand_ins) -> None:
-    from reviewer.engine import analyze_text
+    from reviewer.analysis import analyze_text
 
     plan = stand_ins()
     text = "target = 1  # reviewer: ignore[RV901]\ntarget = 2\n"

@@ -7,8 +7,8 @@ import textwrap
 import pytest
 from conftest import FlagTarget, build_plan
 
-import reviewer.engine
-from reviewer.engine import analyze_text
+import reviewer.analysis
+from reviewer.analysis import analyze_text
 from reviewer.findings import FileResult
 from reviewer.index import ProjectIndex
 
@@ -41,7 +41,7 @@ def facts(source: str, module: str) -> FileResult:
 
 
 def test_settings_split_over_modules(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(reviewer.engine, "check_classes", lambda: {"RV901": NeedsSettings})
+    monkeypatch.setattr(reviewer.analysis, "check_classes", lambda: {"RV901": NeedsSettings})
     index = ProjectIndex([facts(BASE, "config.settings.base"), facts(PRODUCTION, "config.settings.production")])
     assert index.setting_states("DEBUG") == {"false"}
     assert index.setting_enabled("REST_FRAMEWORK.DEFAULT_PAGINATION_CLASS")
@@ -56,7 +56,7 @@ def test_settings_split_over_modules(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_flask_configuration_set_anywhere(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(reviewer.engine, "check_classes", lambda: {"RV901": NeedsSettings})
+    monkeypatch.setattr(reviewer.analysis, "check_classes", lambda: {"RV901": NeedsSettings})
     factory = """
         from flask import Flask
 

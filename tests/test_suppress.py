@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import FlagCalls, FlagTarget
 
-from reviewer.engine import analyze_text
+from reviewer.analysis import analyze_text
 from reviewer.suppress import find_suppressions
 
 
@@ -159,7 +159,7 @@ def test_unused_suppression_in_a_file_that_is_not_parsed(stand_ins) -> None:
 def test_a_suppression_naming_rv001_is_kept_on_purpose() -> None:
     from conftest import build_plan
 
-    from reviewer.engine import analyze_text
+    from reviewer.analysis import analyze_text
 
     plan = build_plan(with_unused_suppressions=True)
     kept = analyze_text("x = 1  # reviewer: ignore[RV201, RV001]\n", "a.py", "a", False, plan)

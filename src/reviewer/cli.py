@@ -7,6 +7,7 @@ user mistake (bad flag, bad config, missing path) is one ``error:`` line and exi
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import sys
 from enum import Enum
@@ -15,7 +16,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markdown import Markdown
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
@@ -29,6 +29,7 @@ from reviewer.config import (
     ConfigError,
     Settings,
     build_plan,
+    check_options,
     check_selectors,
     enabled_rule_ids,
     find_config,
@@ -38,9 +39,10 @@ from reviewer.config import (
     settings_from_table,
 )
 from reviewer.discover import discover
-from reviewer.engine import UNUSED_SUPPRESSION_RULE, default_jobs, scan
+from reviewer.engine import default_jobs, scan
 from reviewer.findings import ScanResult
 from reviewer.gitdiff import changed_lines
+from reviewer.plan import UNUSED_SUPPRESSION_RULE
 from reviewer.report.text import render_text
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -206,7 +208,9 @@ def scan_command(
     sources, walk_notices = discover(scan_paths, root, settings.all_excludes, settings.respect_gitignore)
     stderr = Console(stderr=True)
     show_progress = not (no_progress or quiet) and stderr.is_terminal and len(sources) >= PROGRESS_MIN_FILES
-    result = _run(sources, plan, root, jobs or default_jobs(), walk_notices, stderr if show_progress else None)
+    options_check = functools.partial(check_options, settings, catalog)
+    result = _run(sources, plan, root, jobs or default_jobs(), walk_notices, stderr if show_progress else None,
+                  options_check)
     result, notes, stale = _adopt(result, sources, plan, baseline, diff, report_stale)
     if report_paths is not None:
         result = _only_under(result, report_paths)
@@ -214,7 +218,8 @@ def scan_command(
 
         def rescan() -> tuple[ScanResult, list[str], list[Entry]]:
             again, again_notes, again_stale = _adopt(_run(sources, plan, root, jobs or default_jobs(), walk_notices,
-                                                          None), sources, plan, baseline, diff, report_stale)
+                                                          None, options_check), sources, plan, baseline, diff,
+                                                     report_stale)
             return (_only_under(again, report_paths) if report_paths else again), again_notes, again_stale
 
         to_stdout = output_format is OutputFormat.text and output is None and not dry_run
@@ -320,13 +325,13 @@ def _fix(scanned, rescan, dry_run: bool, console: Console):
     return scanned
 
 
-def _run(sources, plan, root, jobs, walk_notices, progress_console) -> ScanResult:
+def _run(sources, plan, root, jobs, walk_notices, progress_console, options_check) -> ScanResult:
     if progress_console is None:
-        return scan(sources, plan, str(root), jobs, walk_notices)
+        return scan(sources, plan, str(root), jobs, walk_notices, before_analysis=options_check)
     columns = (TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=progress_console, transient=True) as progress:
         task = progress.add_task("scan", total=len(sources))
-        return scan(sources, plan, str(root), jobs, walk_notices, lambda n: progress.advance(task, n))
+        return scan(sources, plan, str(root), jobs, walk_notices, lambda n: progress.advance(task, n), options_check)
 
 
 def _check_inside(paths: list[Path], project: Path) -> None:
@@ -409,11 +414,12 @@ def baseline_command(
 ) -> None:
     """Record today's findings, so `reviewer scan --baseline FILE` reports only new ones."""
     scan_paths = [Path(os.path.abspath(p)) for p in (paths or [Path(".")])]
-    settings, _, root, plan = _plan(scan_paths, config, select, ignore, max_file_size, jobs)
+    settings, catalog, root, plan = _plan(scan_paths, config, select, ignore, max_file_size, jobs)
     sources, walk_notices = discover(scan_paths, root, settings.all_excludes, settings.respect_gitignore)
     stderr = Console(stderr=True, highlight=False)
     show_progress = not no_progress and stderr.is_terminal and len(sources) >= PROGRESS_MIN_FILES
-    result = _run(sources, plan, root, jobs or default_jobs(), walk_notices, stderr if show_progress else None)
+    result = _run(sources, plan, root, jobs or default_jobs(), walk_notices, stderr if show_progress else None,
+                  functools.partial(check_options, settings, catalog))
     entries = write_baseline(output, result.findings, result.root, __version__)
     if result.notices:
         stderr.print(Text(f"warning: {_count(result.files_skipped, 'file')} not fully scanned; findings there are "
@@ -452,6 +458,8 @@ def explain_command(rule: Annotated[str, typer.Argument(help="A rule id (RV201) 
     spec = catalog.get(rule.upper()) or next((s for s in catalog.values() if s.name == rule.lower()), None)
     if spec is None:
         raise ConfigError(f"unknown rule {rule!r}; run `reviewer rules` to list them")
+    from rich.markdown import Markdown  # markdown-it and pygments: only this command needs them
+
     Console().print(Markdown(spec.markdown))
 
 

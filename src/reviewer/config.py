@@ -12,9 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from reviewer.catalog import RuleSpec
-from reviewer.checks import check_classes
-from reviewer.engine import DEFAULT_FILE_TIMEOUT, ScanPlan
 from reviewer.findings import Severity
+from reviewer.plan import DEFAULT_FILE_TIMEOUT, ScanPlan
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -325,18 +324,9 @@ def per_file_ignores(settings: Settings, catalog: dict[str, RuleSpec]) -> list[t
 
 
 def build_plan(settings: Settings, catalog: dict[str, RuleSpec]) -> ScanPlan:
-    """What the workers need from the configuration: enabled rules with their options (checked by their rule's
-    check class) and severities."""
+    """What the workers need from the configuration: enabled rules with their options and severities. The options
+    are checked by :func:`check_options`, before any file is analyzed."""
     enabled = enabled_rule_ids(settings, catalog)
-    classes = check_classes()
-    for rule_id in enabled:
-        if rule_id in classes:
-            where = f"{settings.config_file or 'configuration'} [tool.reviewer.rules.{rule_id}]"
-            _validate_extensions(classes[rule_id], catalog[rule_id], settings, where)
-            try:
-                classes[rule_id].validate_options(rule_options(catalog[rule_id], settings))
-            except ValueError as exc:
-                raise ConfigError(f"{where}: {exc}") from None
     return ScanPlan(
         specs={rule_id: catalog[rule_id] for rule_id in enabled},
         options={rule_id: rule_options(catalog[rule_id], settings) for rule_id in enabled},
@@ -346,3 +336,19 @@ def build_plan(settings: Settings, catalog: dict[str, RuleSpec]) -> ScanPlan:
         file_timeout=settings.file_timeout,
         all_rule_ids=frozenset(catalog),
     )
+
+
+def check_options(settings: Settings, catalog: dict[str, RuleSpec]) -> None:
+    """Raise ConfigError for an enabled rule's option that its check class cannot use."""
+    # Here rather than at the top: the checks bring in libcst, which a scan served from the cache never needs.
+    from reviewer.checks import check_classes
+
+    classes = check_classes()
+    for rule_id in enabled_rule_ids(settings, catalog):
+        if rule_id in classes:
+            where = f"{settings.config_file or 'configuration'} [tool.reviewer.rules.{rule_id}]"
+            _validate_extensions(classes[rule_id], catalog[rule_id], settings, where)
+            try:
+                classes[rule_id].validate_options(rule_options(catalog[rule_id], settings))
+            except ValueError as exc:
+                raise ConfigError(f"{where}: {exc}") from None

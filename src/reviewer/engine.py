@@ -1,131 +1,24 @@
-"""Map each file to a :class:`FileResult` (in a process pool), then join them into a :class:`ScanResult`.
+"""Map each file to a :class:`FileResult` (from the cache, or analyzed in a process pool), then join them into a
+:class:`ScanResult`.
 
-Map: read, decode and parse a file once, run every enabled check in one traversal of the tree, and turn what
-the checks reported into findings, candidates and facts. Join: merge all facts into a :class:`ProjectIndex` and
+Map: see :mod:`reviewer.analysis`. Join: merge all facts into a :class:`ProjectIndex` and
 keep the candidates it confirms. Output order never depends on scheduling: everything is sorted at the end.
 """
 
 from __future__ import annotations
 
-import ast
-import contextlib
-import functools
-import hashlib
-import json
 import os
-import re
-import signal
-import sys
-import threading
 import time
-import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
-import libcst as cst
-import pathspec
-
-from reviewer import __version__
 from reviewer.cache import Cache
-from reviewer.catalog import RuleSpec, rules_dir
-from reviewer.checks import check_classes, fact_collectors
-from reviewer.checks.base import FileContext, Report, ScopeTracker, walk
 from reviewer.discover import SourcePath
-from reviewer.findings import (
-    Candidate,
-    FileResult,
-    Finding,
-    Notice,
-    NoticeKind,
-    Related,
-    ScanResult,
-    Severity,
-    Span,
-    redact_secrets,
-)
-from reviewer.fingerprint import line_hashes
-from reviewer.fixes import Fix
-from reviewer.fixes import resolve as resolve_fix
+from reviewer.findings import FileResult, Finding, Notice, NoticeKind, ScanResult
 from reviewer.index import ProjectIndex
-from reviewer.positions import Positions
-from reviewer.source import SourceError, decode, parse, read_bytes
-from reviewer.suppress import Suppression, find_suppressions, match_suppression
-
-UNUSED_SUPPRESSION_RULE = "RV001"
-NEWLINE = re.compile(r"\r\n|\r|\n")
-MAX_SNIPPET_LINES = 8
-# A pathological file (a generated module, code crafted to make some analysis slow) must not stall the scan.
-DEFAULT_FILE_TIMEOUT = 60.0
-
-
-@dataclass
-class ScanPlan:
-    """Everything a worker needs to analyze a file; picklable, sent once to each worker process."""
-
-    specs: dict[str, RuleSpec]  # enabled rules only
-    options: dict[str, dict[str, Any]]
-    severities: dict[str, Severity]
-    per_file_ignores: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
-    max_file_size: int = 5 * 1024 * 1024
-    all_rule_ids: frozenset[str] = frozenset()
-    keep_suppressed: bool = False  # keep findings silenced by inline suppressions (not just count them)
-    cache_dir: str | None = None  # where map results are cached between runs (None: no cache)
-    file_timeout: float | None = DEFAULT_FILE_TIMEOUT  # seconds one file's analysis may take
-
-    def __post_init__(self) -> None:
-        self._ignore_specs = [
-            (pathspec.GitIgnoreSpec.from_lines([pattern]), frozenset(ids)) for pattern, ids in self.per_file_ignores
-        ]
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state.pop("_ignore_specs", None)
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self.__post_init__()
-
-    @functools.cached_property
-    def cache_key(self) -> str:
-        """Everything besides a file that its map result depends on: the analyzer's code and rules, and this
-        plan's rules, options, severities and limits."""
-        plan = json.dumps({
-            "rules": {rule_id: [spec.name, self.options[rule_id], self.severities[rule_id].value]
-                      for rule_id, spec in sorted(self.specs.items())},
-            "per_file_ignores": self.per_file_ignores,
-            "max_file_size": self.max_file_size,
-            "all_rule_ids": sorted(self.all_rule_ids),
-            "keep_suppressed": self.keep_suppressed,
-        }, sort_keys=True, default=str)
-        return hashlib.sha256(f"{code_version()}\0{plan}".encode()).hexdigest()
-
-    def cache(self) -> Cache | None:
-        return Cache(Path(self.cache_dir), self.cache_key) if self.cache_dir else None
-
-    def rules_for(self, rel: str) -> list[str]:
-        """Enabled rules minus this file's per-file ignores."""
-        ignored: set[str] = set()
-        for spec, ids in self._ignore_specs:
-            if spec.match_file(rel):
-                ignored |= ids
-        return [rule_id for rule_id in self.specs if rule_id not in ignored]
-
-
-@functools.cache
-def code_version() -> str:
-    """The installed analyzer's version and the size and time of every module and rule file: a development
-    checkout whose checks change between runs must not reuse what the old checks found."""
-    digest = hashlib.sha256(__version__.encode())
-    package = Path(__file__).parent
-    for path in sorted([*package.rglob("*.py"), *rules_dir().glob("*.yaml")]):
-        info = path.stat()
-        digest.update(f"{path.name}:{info.st_size}:{info.st_mtime_ns}\0".encode())
-    return digest.hexdigest()
+from reviewer.plan import ScanPlan
+from reviewer.source import SourceError, read_bytes
 
 
 def cached_result(source: SourcePath, plan: ScanPlan, cache: Cache) -> FileResult | None:
@@ -138,313 +31,18 @@ def cached_result(source: SourcePath, plan: ScanPlan, cache: Cache) -> FileResul
     return cache.get(cache.key(source.rel, source.module, source.is_package, data))
 
 
-def analyze_file(source: SourcePath, plan: ScanPlan) -> FileResult:
-    try:
-        data = read_bytes(source.path, source.rel, plan.max_file_size)
-        text = decode(data, source.rel)
-    except SourceError as exc:
-        return FileResult(source.rel, notices=[exc.notice])
-    result = analyze_text(text, source.rel, source.module, source.is_package, plan)
-    cache = plan.cache()
-    if cache is not None:
-        # Keyed by the bytes just analyzed, so a file edited during the scan cannot store a stale result.
-        cache.put(cache.key(source.rel, source.module, source.is_package, data), result)
-    return result
-
-
-def analyze_text(text: str, rel: str, module_name: str, is_package: bool, plan: ScanPlan) -> FileResult:
-    """Run the plan's checks on one file's text."""
-    result = FileResult(rel)
-    rule_ids = plan.rules_for(rel)
-    classes = check_classes()
-    checks = [classes[rule_id] for rule_id in rule_ids if rule_id in classes]
-    needed_facts = {kind for cls in checks for kind in cls.requires_facts}
-    collectors = [cls for kind, cls in fact_collectors().items() if kind in needed_facts]
-    active = [
-        *(cls for cls in checks if cls.may_apply(text, rel, plan.options[cls.rule_id])),
-        *(cls for cls in collectors if cls.may_apply(text, rel, {})),
-    ]
-    suppressions = find_suppressions(text)
-    maker = _FindingMaker(text, rel, plan)
-    ctx = FileContext(rel, module_name, is_package, text)
-    if active:
-        try:
-            module = parse(text, rel)
-        except SourceError as exc:
-            result.notices.append(exc.notice)
-            return result
-        result.parsed = True
-        visitors = []
-        for cls in active:
-            try:
-                visitors.append(cls(ctx, plan.specs[cls.rule_id], plan.options[cls.rule_id]) if cls in checks
-                                else cls(ctx))
-            except Exception as exc:
-                ctx.failures.append((cls.owner, f"{type(exc).__name__}: {exc} (while starting)"))
-        try:
-            walk(module, visitors, ScopeTracker(ctx))
-        except RecursionError:
-            result.notices.append(Notice(rel, NoticeKind.SYNTAX_ERROR, "too deeply nested to analyze"))
-            return result
-        except Exception as exc:
-            result.notices.append(
-                Notice(rel, NoticeKind.INTERNAL_ERROR, f"analysis failed: {type(exc).__name__}: {exc}")
-            )
-            return result
-        for owner, error in ctx.failures:
-            result.notices.append(
-                Notice(rel, NoticeKind.CHECK_ERROR, f"{owner} failed on this file: {error}",
-                       rule_id=owner if owner in plan.specs else None)
-            )
-        result.facts = ctx.facts
-        if ctx.reports or ctx.located_facts:
-            # Same nodes as the walk saw (no copy), so reports map to positions by identity.
-            positions = Positions(module)
-            for kind, record, node in ctx.located_facts:
-                span = _span(positions[node])
-                ctx.add_fact(kind, (*record, (span.line, span.column, span.end_line, span.end_column)))
-            maker.positions = positions
-            maker.module = module
-            _collect(ctx.reports, positions, maker, suppressions, result)
-    else:
-        # No check can fire here, so libcst is skipped; the far cheaper stdlib parser still reports broken files.
-        syntax_error = _stdlib_syntax_error(text, rel)
-        if syntax_error is not None:
-            result.notices.append(syntax_error)
-            return result
-    if UNUSED_SUPPRESSION_RULE in rule_ids and suppressions:
-        result.findings += _unused_suppressions(suppressions, set(rule_ids), maker)
-    return result
-
-
-def _stdlib_syntax_error(text: str, rel: str) -> Notice | None:
-    """A notice when the stdlib parser rejects the file and libcst agrees (libcst may know newer syntax than the
-    running Python; its notice then says what is wrong)."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # invalid escape sequences and the like are not ours to report
-            ast.parse(text, filename=rel)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        try:
-            parse(text, rel)
-        except SourceError as exc:
-            return exc.notice
-    return None
-
-
-class _FindingMaker:
-    """Builds findings for one file: snippets and GitHub line hashes, each computed once per file and only for
-    a file that has a finding."""
-
-    def __init__(self, text: str, rel: str, plan: ScanPlan) -> None:
-        self.text = text
-        self.rel = rel
-        self.plan = plan
-        self.positions: Any = None  # set once the file is parsed and positions resolved
-        self.module: Any = None  # the parsed tree, with the positions (fixes are resolved against it)
-
-    @functools.cached_property
-    def lines(self) -> list[str]:
-        return NEWLINE.split(self.text)
-
-    @functools.cached_property
-    def _scopes(self) -> list[tuple[int, int, str]]:
-        """(first line, last line, qualified name) of every function and class, outermost first."""
-        if self.positions is None:
-            return []
-        defs = sorted((where.start.line, -where.end.line, node.name.value)
-                      for node, where in self.positions.of_type(cst.FunctionDef, cst.ClassDef))
-        scopes: list[tuple[int, int, str]] = []
-        enclosing: list[tuple[int, int, str]] = []
-        for start, negative_end, name in defs:
-            while enclosing and enclosing[-1][1] < start:
-                enclosing.pop()
-            scope = (start, -negative_end, f"{enclosing[-1][2]}.{name}" if enclosing else name)
-            enclosing.append(scope)
-            scopes.append(scope)
-        return scopes
-
-    def scope_of(self, line: int) -> str:
-        inner = [name for start, end, name in self._scopes if start <= line <= end]
-        return inner[-1] if inner else ""
-
-    @functools.cached_property
-    def _hashes(self) -> dict[int, str]:
-        return line_hashes(self.text)
-
-    def make(
-        self,
-        rule_id: str,
-        span: Span,
-        message: str,
-        related: tuple[Related, ...] = (),
-        redact: tuple[str, ...] = (),
-        fix: Fix | None = None,
-    ) -> Finding:
-        snippet = self.lines[span.line - 1 : span.end_line]
-        if redact:  # on the whole span at once: a secret may cover several lines (a PEM block)
-            snippet = redact_secrets("\n".join(snippet), redact).split("\n")
-        snippet = snippet[:MAX_SNIPPET_LINES]
-        return Finding(
-            path=self.rel,
-            span=span,
-            rule_id=rule_id,
-            rule_name=self.plan.specs[rule_id].name,
-            severity=self.plan.severities[rule_id],
-            message=message,
-            snippet=tuple(snippet),
-            line_hash=self._hashes.get(span.line, ""),
-            related=related,
-            fix=fix,
-            # Positions exist only in files where a check reported something, so an unused suppression's scope
-            # would come and go with unrelated findings: it has none.
-            scope=self.scope_of(span.line) if rule_id != UNUSED_SUPPRESSION_RULE else "",
-        )
-
-
-def _span(where: Any) -> Span:
-    """libcst's CodeRange (0-based columns) as a Span (1-based, end one past the last character)."""
-    return Span(where.start.line, where.start.column + 1, where.end.line, where.end.column + 1)
-
-
-def _collect(
-    reports: list[Report],
-    positions: Any,
-    maker: _FindingMaker,
-    suppressions: dict[int, Suppression],
-    result: FileResult,
-) -> None:
-    seen: set[tuple[str, Span, str]] = set()
-    for report in reports:
-        where = positions.get(report.node)
-        if where is None:  # a check reported a node it made itself: a bug in that check, not in the file
-            result.notices.append(Notice(result.path, NoticeKind.CHECK_ERROR,
-                                         f"{report.rule_id} reported a node that is not in the file",
-                                         rule_id=report.rule_id))
-            continue
-        span = _span(where)
-        if (report.rule_id, span, report.message) in seen:
-            continue
-        seen.add((report.rule_id, span, report.message))
-        statement_line = positions[report.statement].start.line if report.statement is not None else None
-        related = tuple(
-            Related(result.path, _span(positions[node]), note) for node, note in report.related if node in positions
-        )
-        suppression = match_suppression(suppressions, report.rule_id, span.line, statement_line)
-        if suppression is not None:
-            suppression.used.add(report.rule_id)
-            result.suppressed += 1
-            if maker.plan.keep_suppressed:
-                silenced = maker.make(report.rule_id, span, report.message, related, report.redact)
-                if report.requires is None:
-                    result.suppressed_findings.append(silenced)
-                else:
-                    result.suppressed_candidates.append(Candidate(silenced, report.requires))
-            continue
-        fix = resolve_fix(report.fix, positions, maker.module, maker.text) if report.fix is not None else None
-        finding = maker.make(report.rule_id, span, report.message, related, report.redact, fix)
-        if report.requires is None:
-            result.findings.append(finding)
-        else:
-            result.candidates.append(Candidate(finding, report.requires))
-
-
-def _unused_suppressions(
-    suppressions: dict[int, Suppression], ran: set[str], maker: _FindingMaker
-) -> list[Finding]:
-    findings = []
-    for suppression in suppressions.values():
-        line_text = maker.lines[suppression.line - 1]
-        span = Span(suppression.line, suppression.column, suppression.line, len(line_text) + 1)
-        if suppression.codes is None:
-            if not suppression.used:
-                findings.append(maker.make(UNUSED_SUPPRESSION_RULE, span, "Unused suppression: no finding on this line"))
-            continue
-        if UNUSED_SUPPRESSION_RULE in suppression.codes:
-            continue  # kept on purpose: a suppression that names RV001 silences its own report
-        unknown = sorted(code for code in suppression.codes if code not in maker.plan.all_rule_ids)
-        unused = sorted(code for code in suppression.codes & ran if code not in suppression.used)
-        if unknown:
-            findings.append(maker.make(UNUSED_SUPPRESSION_RULE, span,
-                                       f"Suppression names unknown rule id(s): {', '.join(unknown)}"))
-        if unused:
-            findings.append(maker.make(UNUSED_SUPPRESSION_RULE, span,
-                                       f"Unused suppression: no {', '.join(unused)} finding on this line"))
-    return findings
-
-
-# -- the pool ---------------------------------------------------------------------------------------------------------
-
-_worker_plan: ScanPlan | None = None
-
-
-# The parser refuses code nested deeper than a few hundred levels (source.MAX_NESTING); the traversal recurses a
-# few frames per level, which the default limit of 1,000 does not always allow.
-RECURSION_LIMIT = 10_000
-
-
-def raise_recursion_limit() -> None:
-    sys.setrecursionlimit(max(sys.getrecursionlimit(), RECURSION_LIMIT))
-
-
-def _init_worker(plan: ScanPlan) -> None:
-    global _worker_plan
-    _worker_plan = plan
-    raise_recursion_limit()
-    check_classes()
-    fact_collectors()
-
-
-def _analyze_in_worker(source: SourcePath) -> FileResult:
-    assert _worker_plan is not None
-    return _safe_analyze(source, _worker_plan)
-
-
-class FileTimeout(BaseException):
-    """A file's analysis ran out of time. A BaseException, so that the guards which turn a check's error into a
-    notice and go on cannot swallow it."""
-
-
-def _out_of_time(signum: int, frame: Any) -> None:
-    raise FileTimeout
-
-
-@contextlib.contextmanager
-def time_limit(seconds: float | None) -> Iterator[None]:
-    """Interrupt the block after ``seconds`` of wall time (where a timer signal is available: the main thread of a
-    POSIX process, which is where files are analyzed)."""
-    usable = seconds and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-    if not usable:
-        yield
-        return
-    previous = signal.signal(signal.SIGALRM, _out_of_time)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
-def _safe_analyze(source: SourcePath, plan: ScanPlan) -> FileResult:
-    try:
-        with time_limit(plan.file_timeout):
-            return analyze_file(source, plan)
-    except FileTimeout:
-        message = f"analysis took longer than {plan.file_timeout:g}s (the file-timeout setting); skipped"
-        return FileResult(source.rel, notices=[Notice(source.rel, NoticeKind.TIMEOUT, message)])
-    except RecursionError:
-        return FileResult(source.rel, notices=[Notice(source.rel, NoticeKind.SYNTAX_ERROR, "too deeply nested")])
-    except Exception as exc:
-        message = f"internal error: {type(exc).__name__}: {exc}"
-        return FileResult(source.rel, notices=[Notice(source.rel, NoticeKind.INTERNAL_ERROR, message)])
-
-
 def map_files(
-    sources: list[SourcePath], plan: ScanPlan, jobs: int, progress: Callable[[int], None] | None = None
+    sources: list[SourcePath],
+    plan: ScanPlan,
+    jobs: int,
+    progress: Callable[[int], None] | None = None,
+    before_analysis: Callable[[], None] | None = None,
 ) -> tuple[list[FileResult], int]:
     """Every file's map result, in the order of ``sources``: from the cache when the plan has one and the file is
-    unchanged, else analyzed (and cached). Also how many came from the cache."""
+    unchanged, else analyzed (and cached). Also how many came from the cache. ``before_analysis`` runs first when
+    any file is to be analyzed (or none came from the cache): it checks what only analysis needs, such as the
+    rules' options. When every file came from the cache, the run that cached them under this same plan checked
+    it."""
     cache = plan.cache()
     known: dict[int, FileResult] = {}
     if cache is not None:
@@ -452,10 +50,12 @@ def map_files(
             hit = cached_result(source, plan, cache)
             if hit is not None:
                 known[number] = hit
-        if progress and known:
-            progress(len(known))
     missing = [source for number, source in enumerate(sources) if number not in known]
-    analyzed = iter(_analyze_all(missing, plan, jobs, progress))
+    if before_analysis is not None and (missing or not known):
+        before_analysis()
+    if progress and known:
+        progress(len(known))
+    analyzed = iter(_analyze_all(missing, plan, jobs, progress) if missing else ())
     return [known[number] if number in known else next(analyzed) for number in range(len(sources))], len(known)
 
 
@@ -463,17 +63,21 @@ def _analyze_all(
     sources: list[SourcePath], plan: ScanPlan, jobs: int, progress: Callable[[int], None] | None = None
 ) -> Iterable[FileResult]:
     """Analyze every file, in-process for ``jobs == 1`` or few files, else in a pool of ``jobs`` processes."""
+    # Imported only here: the parser and the checks take a third of a run that the cache serves entirely.
+    from reviewer.analysis import analyze_in_worker, init_worker, raise_recursion_limit, safe_analyze
+
     if jobs <= 1 or len(sources) < 2 * jobs:
+        raise_recursion_limit()
         for source in sources:
-            yield _safe_analyze(source, plan)
+            yield safe_analyze(source, plan)
             if progress:
                 progress(1)
         return
     chunksize = max(1, min(32, len(sources) // (jobs * 8)))
     done = 0
     try:
-        with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(plan,)) as pool:
-            for file_result in pool.map(_analyze_in_worker, sources, chunksize=chunksize):
+        with ProcessPoolExecutor(max_workers=jobs, initializer=init_worker, initargs=(plan,)) as pool:
+            for file_result in pool.map(analyze_in_worker, sources, chunksize=chunksize):
                 yield file_result
                 done += 1
                 if progress:
@@ -488,9 +92,11 @@ def _analyze_all(
 
 
 def _analyze_isolated(source: SourcePath, plan: ScanPlan) -> FileResult:
+    from reviewer.analysis import analyze_in_worker, init_worker
+
     try:
-        with ProcessPoolExecutor(max_workers=1, initializer=_init_worker, initargs=(plan,)) as pool:
-            return pool.submit(_analyze_in_worker, source).result()
+        with ProcessPoolExecutor(max_workers=1, initializer=init_worker, initargs=(plan,)) as pool:
+            return pool.submit(analyze_in_worker, source).result()
     except BrokenProcessPool:
         message = "the analysis process died on this file (a crash in the parser, or out of memory)"
         return FileResult(source.rel, notices=[Notice(source.rel, NoticeKind.INTERNAL_ERROR, message)])
@@ -503,10 +109,11 @@ def scan(
     jobs: int,
     walk_notices: list[Notice] | None = None,
     progress: Callable[[int], None] | None = None,
+    before_analysis: Callable[[], None] | None = None,
 ) -> ScanResult:
+    """Map every file (see :func:`map_files`), then join: confirm candidates against the project's facts."""
     started = time.perf_counter()
-    raise_recursion_limit()
-    results, cached = map_files(sources, plan, jobs, progress)
+    results, cached = map_files(sources, plan, jobs, progress, before_analysis)
     index = ProjectIndex(results)
     findings: list[Finding] = []
     notices: list[Notice] = list(walk_notices or ())

@@ -9,10 +9,6 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from reviewer.fixes import Fix
 
 
 class Severity(str, Enum):
@@ -27,6 +23,26 @@ class Span:
     column: int
     end_line: int
     end_column: int
+
+
+@dataclass(frozen=True, order=True)
+class TextEdit:
+    """Replace the text from (line, column) up to (end_line, end_column) with ``text``; an empty span inserts."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A finding's fix: what it does, in a few words, and its edits (sorted, not overlapping, relative to the file
+    as it was scanned)."""
+
+    description: str
+    edits: tuple[TextEdit, ...]
 
 
 @dataclass(frozen=True)

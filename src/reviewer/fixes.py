@@ -22,36 +22,15 @@ import re
 import tokenize
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import libcst as cst
 
-if TYPE_CHECKING:
-    from reviewer.findings import Finding
+from reviewer.findings import Finding, Fix, TextEdit
 
 NEWLINE = re.compile(r"\r\n|\r|\n")
 # `--fix` passes at most (a pass applies the fixes that do not overlap; the next sees fresh positions).
 MAX_PASSES = 10
-
-
-@dataclass(frozen=True, order=True)
-class TextEdit:
-    """Replace the text from (line, column) up to (end_line, end_column) with ``text``; an empty span inserts."""
-
-    line: int
-    column: int
-    end_line: int
-    end_column: int
-    text: str
-
-
-@dataclass(frozen=True)
-class Fix:
-    """A finding's fix: what it does, in a few words, and its edits (sorted, not overlapping, relative to the file
-    as it was scanned)."""
-
-    description: str
-    edits: tuple[TextEdit, ...]
 
 
 # -- what checks build ------------------------------------------------------------------------------------------------

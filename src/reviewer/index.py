@@ -7,13 +7,13 @@ import functools
 import json
 from collections.abc import Iterable, Iterator
 
-from reviewer.checks.drf import (
+from reviewer.findings import Candidate, FileResult, Finding, Related, Span
+from reviewer.frameworks import (
     DJANGO_LIST_VIEW_ROOTS,
     LIST_VIEW_ROOTS,
+    PAGINATION_ADVICE,
     SERIALIZER_ROOTS,
 )
-from reviewer.checks.pagination import FIXES as PAGINATION_FIXES
-from reviewer.findings import Candidate, FileResult, Finding, Related, Span
 from reviewer.model_index import (
     CACHED_MANAGER_METHODS,
     LazyAccess,
@@ -291,7 +291,7 @@ class ProjectIndex:
             found = self.serialized_lazily(key)
             return self._serializer_fix(*found) if found else key
         if kind == "unpaginated-view":
-            return PAGINATION_FIXES.get(self.unpaginated_view(key) or "", key)
+            return PAGINATION_ADVICE.get(self.unpaginated_view(key) or "", key)
         return key
 
     def related(self, requirement: tuple[str, str]) -> tuple[Related, ...]:

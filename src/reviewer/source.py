@@ -13,10 +13,12 @@ import re
 import stat
 import tokenize
 import warnings
-
-import libcst as cst
+from typing import TYPE_CHECKING
 
 from reviewer.findings import Notice, NoticeKind
+
+if TYPE_CHECKING:
+    import libcst as cst
 
 # Deeper than this, libcst's native parser gets quadratically slow and, a few thousand levels down, overflows the C
 # stack and kills the process (no exception to catch). Real code stays far below: the deepest file among some 4,000
@@ -147,6 +149,9 @@ def _decode_message(data: bytes, encoding: str, exc: UnicodeDecodeError) -> str:
 
 
 def parse(text: str, rel: str) -> cst.Module:
+    # Imported here: reading and hashing files for the cache must not pay for loading the parser.
+    import libcst as cst
+
     if "\x00" in text:
         raise SourceError(Notice(rel, NoticeKind.SYNTAX_ERROR, "source contains NUL bytes"))
     stdlib_error = _check_nesting(text, rel)

@@ -26,7 +26,7 @@ from reviewer.checks.base import (
     string_value,
 )
 from reviewer.checks.django_orm import MANAGER_ATTRIBUTES, is_class_name
-from reviewer.checks.drf import (
+from reviewer.frameworks import (
     OBJECT_READING_FIELDS,
     PER_OBJECT_METHOD_PREFIX,
     PER_OBJECT_METHODS,

@@ -29,6 +29,7 @@ from reviewer.checks.django_orm import (
     MANAGER_ATTRIBUTES,
     is_class_name,
 )
+from reviewer.frameworks import PAGINATION_ADVICE
 
 # Chain methods that keep every row (Django querysets, SQLAlchemy statements, queries and results).
 ROW_KEEPING = LAZY_QUERYSET_METHODS | frozenset({
@@ -57,14 +58,6 @@ RESPONSE_CALLS = frozenset({
     "django.http.response.JsonResponse", "django.template.response.TemplateResponse",
     "rest_framework.response.Response",
 })
-FIXES = {
-    "drf": "set `pagination_class` on the view (or `REST_FRAMEWORK[\"DEFAULT_PAGINATION_CLASS\"]` in settings)",
-    "listview": "set `paginate_by` on the view",
-    "django": "page it with `django.core.paginator.Paginator` (or slice it)",
-    "fastapi": "take `limit`/`offset` (or cursor) parameters and apply `.limit()`, or use fastapi-pagination",
-    "flask": "page it with Flask-SQLAlchemy's `.paginate()`, or `.limit()`/`.offset()` from request arguments",
-    "aiohttp": "take `limit`/`offset` query parameters and apply them to the query",
-}
 
 
 @dataclass(frozen=True)
@@ -177,7 +170,7 @@ class UnpaginatedListEndpoint(Check):
                 self.report(
                     query.node,
                     f"`{node.name.value}()` returns every `{query.model}` row without pagination: "
-                    f"{FIXES[framework]}",
+                    f"{PAGINATION_ADVICE[framework]}",
                     related=((node.name, "the endpoint"),),
                 )
 

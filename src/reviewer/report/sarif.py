@@ -25,8 +25,7 @@ import attr
 import sarif_om as om
 
 from reviewer.catalog import RuleSpec
-from reviewer.findings import Finding, Notice, NoticeKind, ScanResult, Severity, Span
-from reviewer.fixes import Fix
+from reviewer.findings import Finding, Fix, Notice, NoticeKind, ScanResult, Severity, Span
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
