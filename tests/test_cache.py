@@ -12,7 +12,7 @@ import pytest
 from conftest import rule_plan
 
 from reviewer.analysis import analyze_text
-from reviewer.cache import Cache, CacheEntryError, decode, encode
+from reviewer.cache import MAX_FILES, Cache, CacheEntryError, decode, digest_of, encode
 from reviewer.findings import FileResult
 
 SOURCE = """\
@@ -44,44 +44,97 @@ def test_a_file_result_round_trips_exactly() -> None:
 
 
 def test_hits_and_misses(tmp_path: Path) -> None:
-    cache = Cache(tmp_path / "cache", "plan-1")
-    key = cache.key("shop/views.py", "shop.views", False, SOURCE.encode())
-    assert cache.get(key) is None
-    cache.put(key, analyzed())
-    assert cache.get(key) == analyzed()
-    assert (cache.hits, cache.misses) == (1, 1)
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "shop" / "views.py").write_text(SOURCE)
+    digest = digest_of(SOURCE.encode())
+    cache = Cache(tmp_path / "cache", "plan-1", str(tmp_path))
+    assert cache.get("shop/views.py", "shop.views", False, digest) is None
+    cache.put("shop/views.py", "shop.views", False, digest, analyzed())
+    cache.save()
+    again = Cache(tmp_path / "cache", "plan-1", str(tmp_path))
+    assert again.get("shop/views.py", "shop.views", False, digest) == analyzed()
     assert (tmp_path / "cache" / ".gitignore").read_text().strip().endswith("*")
 
 
-def test_the_key_covers_content_place_and_plan(tmp_path: Path) -> None:
-    one = Cache(tmp_path, "plan-1")
-    keys = {
-        one.key("a.py", "a", False, b"x = 1\n"),
-        one.key("a.py", "a", False, b"x = 2\n"),
-        one.key("b.py", "b", False, b"x = 1\n"),
-        one.key("a/__init__.py", "a", True, b"x = 1\n"),
-        Cache(tmp_path, "plan-2").key("a.py", "a", False, b"x = 1\n"),
-    }
-    assert len(keys) == 5
+def test_a_result_is_used_only_for_the_same_content_place_plan_and_project(tmp_path: Path) -> None:
+    root = str(tmp_path)
+    (tmp_path / "a.py").write_text("x = 1\n")
+    cache = Cache(tmp_path / "cache", "plan-1", root)
+    cache.put("a.py", "a", False, digest_of(b"x = 1\n"), FileResult("a.py"))
+    cache.save()
+
+    def hit(rel: str, module: str, is_package: bool, content: bytes, plan: str = "plan-1", at: str = root) -> bool:
+        return Cache(tmp_path / "cache", plan, at).get(rel, module, is_package, digest_of(content)) is not None
+
+    assert hit("a.py", "a", False, b"x = 1\n")
+    assert not hit("a.py", "a", False, b"x = 2\n")
+    assert not hit("b.py", "a", False, b"x = 1\n")
+    assert not hit("a.py", "pkg.a", False, b"x = 1\n")
+    assert not hit("a.py", "a", True, b"x = 1\n")
+    assert not hit("a.py", "a", False, b"x = 1\n", plan="plan-2")
+    assert not hit("a.py", "a", False, b"x = 1\n", at=str(tmp_path / "other"))
+
+
+def test_one_entry_per_file_and_deleted_files_are_dropped(tmp_path: Path) -> None:
+    for name in ("a.py", "b.py"):
+        (tmp_path / name).write_text("x = 1\n")
+    cache = Cache(tmp_path / "cache", "plan", str(tmp_path))
+    for content in (b"x = 1\n", b"x = 2\n", b"x = 3\n"):
+        cache.put("a.py", "a", False, digest_of(content), FileResult("a.py"))
+    cache.put("b.py", "b", False, digest_of(b"x = 1\n"), FileResult("b.py"))
+    cache.save()
+    (tmp_path / "b.py").unlink()
+    again = Cache(tmp_path / "cache", "plan", str(tmp_path))
+    again.put("a.py", "a", False, digest_of(b"x = 4\n"), FileResult("a.py"))
+    again.save()
+    assert set(json.loads(again.path.read_text())["files"]) == {"a.py"}
+
+
+def test_the_directory_keeps_the_most_recently_used_plans(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text("x = 1\n")
+    for number in range(MAX_FILES + 3):
+        cache = Cache(tmp_path / "cache", f"plan-{number}", str(tmp_path))
+        cache.put("a.py", "a", False, digest_of(b"x = 1\n"), FileResult("a.py"))
+        cache.save()
+        os.utime(cache.path, (number, number))  # distinct times, oldest first
+    kept = sorted((tmp_path / "cache").glob("*.json"))
+    assert len(kept) == MAX_FILES
+    assert cache.path in kept
+    assert not Cache(tmp_path / "cache", "plan-0", str(tmp_path)).get("a.py", "a", False, digest_of(b"x = 1\n"))
+
+
+ENTRY = '{"digest": "%s", "module": "a", "package": false, "result": %s}'
 
 
 @pytest.mark.parametrize("content", [
-    b"not json",
-    b'{"format": "reviewer-cache/2", "key": "%s", "result": {"$type": "Popen", "args": ["id"]}}',
-    b'{"format": "reviewer-cache/2", "key": "%s", "result": {"$type": "Span", "line": 1}}',
-    b'{"format": "reviewer-cache/2", "key": "%s", "result": {"$type": "Span", "line": 1, "column": 1, '
-    b'"end_line": 1, "end_column": 2}}',
-    b'{"format": "reviewer-cache/2", "key": "%s", "result": {"$type": "FileResult", "path": "a.py", "shell": 1}}',
-    b'{"format": "other/9", "key": "%s", "result": null}',
-    b'[]',
+    "not json",
+    '{"format": "reviewer-cache/3", "files": {"a.py": %s}}' % (ENTRY % ("DIGEST", '{"$type": "Popen", "args": []}')),
+    '{"format": "reviewer-cache/3", "files": {"a.py": %s}}' % (ENTRY % ("DIGEST", '{"$type": "Span", "line": 1}')),
+    '{"format": "reviewer-cache/3", "files": {"a.py": %s}}' % (ENTRY % ("DIGEST", '{"$type": "Span", "line": 1, '
+                                                                          '"column": 1, "end_line": 1, "end_column": 2}')),
+    '{"format": "reviewer-cache/3", "files": {"a.py": %s}}' % (ENTRY % ("DIGEST", '{"$type": "FileResult", '
+                                                                          '"path": "a.py", "shell": 1}')),
+    '{"format": "reviewer-cache/3", "files": {"a.py": %s}}' % (ENTRY % ("DIGEST", '{"$type": "FileResult", '
+                                                                          '"path": "b.py"}')),
+    '{"format": "reviewer-cache/3", "files": {"a.py": %s}}' % (ENTRY % ("other", '{"$type": "FileResult", '
+                                                                          '"path": "a.py"}')),
+    '{"format": "reviewer-cache/3", "files": {"a.py": []}}',
+    '{"format": "reviewer-cache/3", "files": []}',
+    '{"format": "other/9", "files": {"a.py": %s}}' % (ENTRY % ("DIGEST", '{"$type": "FileResult", "path": "a.py"}')),
+    "[]",
 ])
-def test_corrupt_or_foreign_entries_are_misses(tmp_path: Path, content: bytes) -> None:
-    cache = Cache(tmp_path, "plan")
-    key = cache.key("a.py", "a", False, b"")
-    path = tmp_path / key[:2] / f"{key}.json"
-    path.parent.mkdir(parents=True)
-    path.write_bytes(content.replace(b"%s", key.encode()) if b"%s" in content else content)
-    assert cache.get(key) is None
+def test_corrupt_or_foreign_entries_are_misses(tmp_path: Path, content: str) -> None:
+    cache = Cache(tmp_path, "plan", str(tmp_path))
+    cache.path.write_text(content.replace("DIGEST", digest_of(b"")))
+    assert cache.get("a.py", "a", False, digest_of(b"")) is None
+
+
+def test_a_sound_entry_is_a_hit(tmp_path: Path) -> None:
+    """The counterpart of the cases above: the same file, well formed, is used."""
+    cache = Cache(tmp_path, "plan", str(tmp_path))
+    entry = ENTRY % (digest_of(b""), '{"$type": "FileResult", "path": "a.py"}')
+    cache.path.write_text('{"format": "reviewer-cache/3", "files": {"a.py": ' + entry + "}}")
+    assert cache.get("a.py", "a", False, digest_of(b"")) == FileResult("a.py")
 
 
 def test_only_registered_types_decode() -> None:
@@ -96,10 +149,10 @@ def test_only_registered_types_decode() -> None:
 def test_an_unwritable_cache_only_costs_speed(tmp_path: Path) -> None:
     blocked = tmp_path / "cache"
     blocked.write_text("a file where the cache directory should be")
-    cache = Cache(blocked, "plan")
-    key = cache.key("a.py", "a", False, b"")
-    cache.put(key, analyzed())
-    assert cache.get(key) is None
+    cache = Cache(blocked, "plan", str(tmp_path))
+    cache.put("a.py", "a", False, digest_of(b""), analyzed())
+    cache.save()
+    assert Cache(blocked, "plan", str(tmp_path)).get("a.py", "a", False, digest_of(b"")) is None
 
 
 # -- a scan served from the cache -------------------------------------------------------------------------------------

@@ -191,7 +191,7 @@ def test_fifo_is_refused_without_blocking(hostile) -> None:
 def test_directory_named_like_a_module(hostile, tmp_path: Path, stand_ins) -> None:
     assert "x.py" not in hostile[1]  # walked as a folder
     folder = tmp_path / "tree" / "x.py"
-    result = analyze_file(SourcePath(str(folder), "x.py", "x", False), stand_ins())
+    result = analyze_file(SourcePath(str(folder), "x.py", "x", False), stand_ins())[0]
     assert [n.kind for n in result.notices] == [NoticeKind.NOT_A_FILE]
 
 
@@ -210,7 +210,7 @@ def test_fifo_given_explicitly_does_not_block(tmp_path: Path, stand_ins) -> None
 
     def run() -> None:
         sources, _ = discover([fifo], tmp_path, [], respect_gitignore=False)
-        outcome.append(analyze_file(sources[0], plan))
+        outcome.append(analyze_file(sources[0], plan)[0])
 
     worker = threading.Thread(target=run, daemon=True)
     worker.start()
@@ -225,7 +225,7 @@ def test_unreadable_file(tmp_path: Path, stand_ins) -> None:
     locked.write_text("target = 1\n")
     locked.chmod(0)
     try:
-        result = analyze_file(SourcePath(str(locked), "locked.py", "locked", False), stand_ins())
+        result = analyze_file(SourcePath(str(locked), "locked.py", "locked", False), stand_ins())[0]
     finally:
         locked.chmod(0o644)
     assert [n.kind for n in result.notices] == [NoticeKind.UNREADABLE]

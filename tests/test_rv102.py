@@ -221,7 +221,7 @@ def test_unknown_models_and_attributes_are_not_reported() -> None:
 def test_fixture_project_reports_exactly_the_marked_lines() -> None:
     sources, notices = discover([FIXTURE], FIXTURE, [], respect_gitignore=False)
     assert not notices
-    results = [analyze_file(source, PLAN) for source in sources]
+    results = [analyze_file(source, PLAN)[0] for source in sources]
     found = {(f.path, f.span.line) for f in findings_of(results)}
     expected = {
         (source.rel, line)
@@ -524,7 +524,7 @@ SQLALCHEMY_FIXTURE = Path(__file__).parent / "fixtures" / "sqlalchemy_app"
 def test_sqlalchemy_fixture_reports_exactly_the_marked_lines() -> None:
     sources, notices = discover([SQLALCHEMY_FIXTURE], SQLALCHEMY_FIXTURE, [], respect_gitignore=False)
     assert not notices
-    found = {(f.path, f.span.line) for f in findings_of([analyze_file(source, PLAN) for source in sources])}
+    found = {(f.path, f.span.line) for f in findings_of([analyze_file(source, PLAN)[0] for source in sources])}
     expected = {
         (source.rel, number)
         for source in sources
@@ -539,7 +539,7 @@ def test_sqlalchemy_fixture_reports_exactly_the_marked_lines() -> None:
 
 def test_serializer_reads_point_at_the_list_view_queryset() -> None:
     sources, _ = discover([FIXTURE], FIXTURE, [], respect_gitignore=False)
-    findings = {f.span.line: f for f in findings_of([analyze_file(source, PLAN) for source in sources])
+    findings = {f.span.line: f for f in findings_of([analyze_file(source, PLAN)[0] for source in sources])
                 if f.path == "api/serializers.py"}
     tags = findings[26]
     assert tags.message == (

@@ -48,7 +48,7 @@ def test_fixture_projects_report_exactly_the_marked_lines(parts: tuple[str, ...]
     root = FIXTURES / parts[0].split("/")[0]
     sources, notices = discover([FIXTURES / part for part in parts], root, [], respect_gitignore=False)
     assert not notices
-    results = [analyze_file(source, PLAN) for source in sources]
+    results = [analyze_file(source, PLAN)[0] for source in sources]
     index = ProjectIndex(results)
     findings = [*(f for r in results for f in r.findings), *index.resolve([c for r in results for c in r.candidates])]
     scanned = {source.rel for source in sources}

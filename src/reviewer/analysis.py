@@ -20,6 +20,7 @@ from typing import Any
 
 import libcst as cst
 
+from reviewer.cache import digest_of
 from reviewer.checks import check_classes, fact_collectors
 from reviewer.checks.base import FileContext, Report, ScopeTracker, walk
 from reviewer.discover import SourcePath
@@ -45,18 +46,19 @@ NEWLINE = re.compile(r"\r\n|\r|\n")
 MAX_SNIPPET_LINES = 8
 
 
-def analyze_file(source: SourcePath, plan: ScanPlan) -> FileResult:
+def analyze_file(source: SourcePath, plan: ScanPlan) -> tuple[FileResult, str | None]:
+    """The file's map result, and the digest of the bytes analyzed (None when they could not be read): what its
+    cache entry is checked against. The bytes read here, not earlier, so an edit during the scan cannot file a
+    result under content it was not computed from."""
     try:
         data = read_bytes(source.path, source.rel, plan.max_file_size)
+    except SourceError as exc:
+        return FileResult(source.rel, notices=[exc.notice]), None
+    try:
         text = decode(data, source.rel)
     except SourceError as exc:
-        return FileResult(source.rel, notices=[exc.notice])
-    result = analyze_text(text, source.rel, source.module, source.is_package, plan)
-    cache = plan.cache()
-    if cache is not None:
-        # Keyed by the bytes just analyzed, so a file edited during the scan cannot store a stale result.
-        cache.put(cache.key(source.rel, source.module, source.is_package, data), result)
-    return result
+        return FileResult(source.rel, notices=[exc.notice]), digest_of(data)
+    return analyze_text(text, source.rel, source.module, source.is_package, plan), digest_of(data)
 
 
 def analyze_text(text: str, rel: str, module_name: str, is_package: bool, plan: ScanPlan) -> FileResult:
@@ -304,7 +306,7 @@ def init_worker(plan: ScanPlan) -> None:
     fact_collectors()
 
 
-def analyze_in_worker(source: SourcePath) -> FileResult:
+def analyze_in_worker(source: SourcePath) -> tuple[FileResult, str | None]:
     assert _worker_plan is not None
     return safe_analyze(source, _worker_plan)
 
@@ -335,16 +337,16 @@ def time_limit(seconds: float | None) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-def safe_analyze(source: SourcePath, plan: ScanPlan) -> FileResult:
+def safe_analyze(source: SourcePath, plan: ScanPlan) -> tuple[FileResult, str | None]:
+    """:func:`analyze_file`, with every failure a notice; those results have no digest, so they are not cached."""
     try:
         with time_limit(plan.file_timeout):
             return analyze_file(source, plan)
     except FileTimeout:
         message = f"analysis took longer than {plan.file_timeout:g}s (the file-timeout setting); skipped"
-        return FileResult(source.rel, notices=[Notice(source.rel, NoticeKind.TIMEOUT, message)])
+        notice = Notice(source.rel, NoticeKind.TIMEOUT, message)
     except RecursionError:
-        return FileResult(source.rel, notices=[Notice(source.rel, NoticeKind.SYNTAX_ERROR, "too deeply nested")])
+        notice = Notice(source.rel, NoticeKind.SYNTAX_ERROR, "too deeply nested")
     except Exception as exc:
-        message = f"internal error: {type(exc).__name__}: {exc}"
-        return FileResult(source.rel, notices=[Notice(source.rel, NoticeKind.INTERNAL_ERROR, message)])
-
+        notice = Notice(source.rel, NoticeKind.INTERNAL_ERROR, f"internal error: {type(exc).__name__}: {exc}")
+    return FileResult(source.rel, notices=[notice]), None

@@ -1,11 +1,12 @@
-"""The incremental cache: what the map step learned from a file, kept between runs.
+"""The incremental cache: what the map step learned from each file, kept between runs.
 
-An entry is keyed by everything the map step's result depends on: the file's bytes, where it sits (its path and
-module name, which qualified names and findings carry), the tool's version and the effective plan (enabled rules,
-their options and severities, the rule catalog's text). The join step is never cached: it always runs over every
-file's facts, so a finding that depends on another file is right when only that other file changed.
+A cache file holds the results of one project (its root) under one plan (the analyzer's code, the enabled rules,
+their options and severities): for each source file, its content digest and place (path and module name, which
+qualified names and findings carry), and its map result. A result is used only while all of these are unchanged.
+The join step is never cached: it always runs over every file's facts, so a finding that depends on another file
+is right when only that other file changed.
 
-Entries are JSON, decoded only into the plain data classes (and enums) of :mod:`reviewer.findings` named in a fixed
+Results are JSON, decoded only into the plain data classes (and enums) of :mod:`reviewer.findings` named in a fixed
 registry, so loading a cache directory that someone committed or tampered with cannot run code. An entry that does
 not decode, or decodes to something else, is a miss and is rebuilt.
 """
@@ -24,8 +25,10 @@ from typing import Any
 
 from reviewer import findings
 
-FORMAT = "reviewer-cache/2"
+FORMAT = "reviewer-cache/3"
 DEFAULT_DIRECTORY = ".reviewer_cache"
+# Cache files kept in a directory: one per plan (configuration and analyzer version) and project.
+MAX_FILES = 16
 
 
 def _registry() -> dict[str, type]:
@@ -98,7 +101,7 @@ def decode(data: Any) -> Any:
         cls = TYPES.get(data.get("$type", ""))
         if cls is None or not dataclasses.is_dataclass(cls):
             raise CacheEntryError(f"unknown type {data.get('$type')!r}")
-        arguments = {key: decode(item) for key, item in data.items() if key != "$type"}
+        arguments = {key: item if type(item) in SCALARS else decode(item) for key, item in data.items() if key != "$type"}
         shape = _shape(cls)
         if not shape.required <= arguments.keys() <= shape.fields:
             raise CacheEntryError(f"fields of {cls.__name__} do not match")
@@ -137,52 +140,88 @@ def _list(value: Any) -> list:
 
 
 class Cache:
-    """Per-file map results on disk under ``directory``, for one plan (``plan_key``)."""
+    """The map results of one project's files under one plan: a single JSON file under ``directory``, read once
+    and written once per scan.
 
-    def __init__(self, directory: Path, plan_key: str) -> None:
+    One file rather than one per entry: a warm scan opens one file instead of thousands, and the cache holds one
+    entry per source file (the latest), so it cannot grow with every edit or every plan ever used: the directory
+    keeps the :data:`MAX_FILES` most recently used plans and projects."""
+
+    def __init__(self, directory: Path, plan_key: str, root: str) -> None:
         self.directory = directory
-        self.plan_key = plan_key
-        self.hits = 0
-        self.misses = 0
+        name = hashlib.sha256(f"{FORMAT}\0{plan_key}\0{root}".encode("utf-8", "surrogateescape")).hexdigest()
+        self.path = directory / f"{name[:32]}.json"
+        self.root = root
+        self._entries: dict[str, Any] | None = None  # rel -> entry, as read (results still encoded)
+        self._written: set[str] = set()
 
-    def key(self, rel: str, module: str, is_package: bool, content: bytes) -> str:
-        digest = hashlib.sha256()
-        for part in (FORMAT, self.plan_key, rel, module, str(is_package)):
-            digest.update(part.encode("utf-8", "surrogateescape") + b"\0")
-        digest.update(content)
-        return digest.hexdigest()
+    @property
+    def entries(self) -> dict[str, Any]:
+        if self._entries is None:
+            self._entries = {}
+            try:
+                data = json.loads(self.path.read_bytes())
+                if isinstance(data, dict) and data.get("format") == FORMAT and isinstance(data.get("files"), dict):
+                    self._entries = data["files"]
+                os.utime(self.path)  # in use: see prune
+            except (OSError, ValueError, RecursionError):
+                pass
+        return self._entries
 
-    def _path(self, key: str) -> Path:
-        return self.directory / key[:2] / f"{key}.json"
-
-    def get(self, key: str) -> findings.FileResult | None:
+    def get(self, rel: str, module: str, is_package: bool, digest: str) -> findings.FileResult | None:
+        """The result cached for this file when its content (``digest``) and place are unchanged."""
+        entry = self.entries.get(rel)
         try:
-            raw = self._path(key).read_bytes()
-            data = json.loads(raw)
-            if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("key") != key:
-                raise CacheEntryError("foreign entry")
-            result = decode(data["result"])
-            if not isinstance(result, findings.FileResult):
-                raise CacheEntryError("not a file result")
-        except (OSError, ValueError, TypeError, KeyError, RecursionError):
-            self.misses += 1
+            if not isinstance(entry, dict) or entry.get("digest") != digest or entry.get("module") != module or (
+                    entry.get("package") is not is_package):
+                return None
+            result = decode(entry["result"])
+            if not isinstance(result, findings.FileResult) or result.path != rel:
+                raise CacheEntryError("not this file's result")
+        except (ValueError, TypeError, KeyError, RecursionError):
             return None
-        self.hits += 1
         return result
 
-    def put(self, key: str, result: findings.FileResult) -> None:
-        """Store ``result``; a cache that cannot be written (read-only checkout, full disk) only costs speed."""
-        path = self._path(key)
+    def put(self, rel: str, module: str, is_package: bool, digest: str, result: findings.FileResult) -> None:
         try:
-            payload = json.dumps({"format": FORMAT, "key": key, "result": encode(result)}, separators=(",", ":"))
-            path.parent.mkdir(parents=True, exist_ok=True)
+            encoded = encode(result)
+        except TypeError:
+            return
+        self.entries[rel] = {"digest": digest, "module": module, "package": is_package, "result": encoded}
+        self._written.add(rel)
+
+    def save(self) -> None:
+        """Write the entries back if any changed, without those of files that no longer exist. A cache that cannot
+        be written (read-only checkout, full disk) only costs speed."""
+        if not self._written:
+            return
+        kept = {rel: entry for rel, entry in self.entries.items()
+                if rel in self._written or os.path.exists(os.path.join(self.root, rel))}
+        try:
+            payload = json.dumps({"format": FORMAT, "files": kept}, separators=(",", ":"))
+            self.directory.mkdir(parents=True, exist_ok=True)
             _ignore_directory(self.directory)
-            descriptor, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+            descriptor, temporary = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
             with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
                 handle.write(payload)
-            os.replace(temporary, path)
-        except (OSError, TypeError):
+            os.replace(temporary, self.path)
+            _prune(self.directory)
+        except OSError:
             return
+        self._written.clear()
+
+
+def _prune(directory: Path) -> None:
+    """Keep the most recently used cache files: older plans (another configuration, an earlier version of the
+    analyzer) and other projects sharing the directory age out."""
+    files = sorted(directory.glob("*.json"), key=lambda path: path.stat().st_mtime, reverse=True)
+    for stale in files[MAX_FILES:]:
+        stale.unlink(missing_ok=True)
+
+
+def digest_of(content: bytes) -> str:
+    """What a cache entry records of a file's content."""
+    return hashlib.sha256(content).hexdigest()
 
 
 def _ignore_directory(directory: Path) -> None:

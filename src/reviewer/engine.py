@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from reviewer.cache import Cache
+from reviewer.cache import Cache, digest_of
 from reviewer.discover import SourcePath
 from reviewer.findings import FileResult, Finding, Notice, NoticeKind, ScanResult
 from reviewer.index import ProjectIndex
@@ -28,12 +28,13 @@ def cached_result(source: SourcePath, plan: ScanPlan, cache: Cache) -> FileResul
         data = read_bytes(source.path, source.rel, plan.max_file_size)
     except SourceError:
         return None
-    return cache.get(cache.key(source.rel, source.module, source.is_package, data))
+    return cache.get(source.rel, source.module, source.is_package, digest_of(data))
 
 
 def map_files(
     sources: list[SourcePath],
     plan: ScanPlan,
+    root: str,
     jobs: int,
     progress: Callable[[int], None] | None = None,
     before_analysis: Callable[[], None] | None = None,
@@ -43,7 +44,7 @@ def map_files(
     any file is to be analyzed (or none came from the cache): it checks what only analysis needs, such as the
     rules' options. When every file came from the cache, the run that cached them under this same plan checked
     it."""
-    cache = plan.cache()
+    cache = plan.cache(root)
     known: dict[int, FileResult] = {}
     if cache is not None:
         for number, source in enumerate(sources):
@@ -56,13 +57,24 @@ def map_files(
     if progress and known:
         progress(len(known))
     analyzed = iter(_analyze_all(missing, plan, jobs, progress) if missing else ())
-    return [known[number] if number in known else next(analyzed) for number in range(len(sources))], len(known)
+    results = []
+    for number, source in enumerate(sources):
+        if number in known:
+            results.append(known[number])
+            continue
+        result, digest = next(analyzed)
+        if cache is not None and digest is not None:
+            cache.put(source.rel, source.module, source.is_package, digest, result)
+        results.append(result)
+    if cache is not None:
+        cache.save()
+    return results, len(known)
 
 
 def _analyze_all(
     sources: list[SourcePath], plan: ScanPlan, jobs: int, progress: Callable[[int], None] | None = None
-) -> Iterable[FileResult]:
-    """Analyze every file, in-process for ``jobs == 1`` or few files, else in a pool of ``jobs`` processes."""
+) -> Iterable[tuple[FileResult, str | None]]:
+    """Analyze every file (its result and the digest of what was analyzed), in-process for ``jobs == 1`` or few files, else in a pool of ``jobs`` processes."""
     # Imported only here: the parser and the checks take a third of a run that the cache serves entirely.
     from reviewer.analysis import analyze_in_worker, init_worker, raise_recursion_limit, safe_analyze
 
@@ -77,8 +89,8 @@ def _analyze_all(
     done = 0
     try:
         with ProcessPoolExecutor(max_workers=jobs, initializer=init_worker, initargs=(plan,)) as pool:
-            for file_result in pool.map(analyze_in_worker, sources, chunksize=chunksize):
-                yield file_result
+            for analyzed in pool.map(analyze_in_worker, sources, chunksize=chunksize):
+                yield analyzed
                 done += 1
                 if progress:
                     progress(1)
@@ -91,7 +103,7 @@ def _analyze_all(
                 progress(1)
 
 
-def _analyze_isolated(source: SourcePath, plan: ScanPlan) -> FileResult:
+def _analyze_isolated(source: SourcePath, plan: ScanPlan) -> tuple[FileResult, str | None]:
     from reviewer.analysis import analyze_in_worker, init_worker
 
     try:
@@ -99,7 +111,7 @@ def _analyze_isolated(source: SourcePath, plan: ScanPlan) -> FileResult:
             return pool.submit(analyze_in_worker, source).result()
     except BrokenProcessPool:
         message = "the analysis process died on this file (a crash in the parser, or out of memory)"
-        return FileResult(source.rel, notices=[Notice(source.rel, NoticeKind.INTERNAL_ERROR, message)])
+        return FileResult(source.rel, notices=[Notice(source.rel, NoticeKind.INTERNAL_ERROR, message)]), None
 
 
 def scan(
@@ -113,7 +125,7 @@ def scan(
 ) -> ScanResult:
     """Map every file (see :func:`map_files`), then join: confirm candidates against the project's facts."""
     started = time.perf_counter()
-    results, cached = map_files(sources, plan, jobs, progress, before_analysis)
+    results, cached = map_files(sources, plan, root, jobs, progress, before_analysis)
     index = ProjectIndex(results)
     findings: list[Finding] = []
     notices: list[Notice] = list(walk_notices or ())

@@ -63,8 +63,9 @@ class ScanPlan:
         }, sort_keys=True, default=str)
         return hashlib.sha256(f"{code_version()}\0{plan}".encode()).hexdigest()
 
-    def cache(self) -> Cache | None:
-        return Cache(Path(self.cache_dir), self.cache_key) if self.cache_dir else None
+    def cache(self, root: str) -> Cache | None:
+        """The cache of this plan's results for the project at ``root``, if the plan has one."""
+        return Cache(Path(self.cache_dir), self.cache_key, root) if self.cache_dir else None
 
     def rules_for(self, rel: str) -> list[str]:
         """Enabled rules minus this file's per-file ignores."""
