@@ -12,7 +12,7 @@ import pytest
 from conftest import rule_plan
 
 from reviewer.analysis import analyze_text
-from reviewer.cache import MAX_FILES, Cache, CacheEntryError, decode, digest_of, encode
+from reviewer.cache import MAX_FILES, Cache, CacheEntryError, decode_text, digest_of, encode
 from reviewer.findings import FileResult
 
 SOURCE = """\
@@ -40,7 +40,7 @@ def analyzed() -> FileResult:
 def test_a_file_result_round_trips_exactly() -> None:
     result = analyzed()
     assert result.candidates and result.facts
-    assert decode(json.loads(json.dumps(encode(result)))) == result
+    assert decode_text(json.dumps(encode(result))) == result
 
 
 def test_hits_and_misses(tmp_path: Path) -> None:
@@ -103,45 +103,48 @@ def test_the_directory_keeps_the_most_recently_used_plans(tmp_path: Path) -> Non
     assert not Cache(tmp_path / "cache", "plan-0", str(tmp_path)).get("a.py", "a", False, digest_of(b"x = 1\n"))
 
 
-ENTRY = '{"digest": "%s", "module": "a", "package": false, "result": %s}'
+def cache_file(result: str, digest: str | None = None, file_format: str = "reviewer-cache/4") -> str:
+    """The text of a cache file holding ``result`` (JSON text) as the entry of a.py."""
+    entry = {"digest": digest or digest_of(b""), "module": "a", "package": False, "result": result}
+    return json.dumps({"format": file_format, "files": {"a.py": entry}})
 
 
 @pytest.mark.parametrize("content", [
     "not json",
-    '{"format": "reviewer-cache/3", "files": {"a.py": %s}}' % (ENTRY % ("DIGEST", '{"$type": "Popen", "args": []}')),
-    '{"format": "reviewer-cache/3", "files": {"a.py": %s}}' % (ENTRY % ("DIGEST", '{"$type": "Span", "line": 1}')),
-    '{"format": "reviewer-cache/3", "files": {"a.py": %s}}' % (ENTRY % ("DIGEST", '{"$type": "Span", "line": 1, '
-                                                                          '"column": 1, "end_line": 1, "end_column": 2}')),
-    '{"format": "reviewer-cache/3", "files": {"a.py": %s}}' % (ENTRY % ("DIGEST", '{"$type": "FileResult", '
-                                                                          '"path": "a.py", "shell": 1}')),
-    '{"format": "reviewer-cache/3", "files": {"a.py": %s}}' % (ENTRY % ("DIGEST", '{"$type": "FileResult", '
-                                                                          '"path": "b.py"}')),
-    '{"format": "reviewer-cache/3", "files": {"a.py": %s}}' % (ENTRY % ("other", '{"$type": "FileResult", '
-                                                                          '"path": "a.py"}')),
-    '{"format": "reviewer-cache/3", "files": {"a.py": []}}',
-    '{"format": "reviewer-cache/3", "files": []}',
-    '{"format": "other/9", "files": {"a.py": %s}}' % (ENTRY % ("DIGEST", '{"$type": "FileResult", "path": "a.py"}')),
     "[]",
+    '{"format": "reviewer-cache/4", "files": []}',
+    '{"format": "reviewer-cache/4", "files": {"a.py": []}}',
+    cache_file('{"$type": "FileResult", "path": "a.py"}', file_format="other/9"),
+    cache_file('{"$type": "FileResult", "path": "a.py"}', digest="other"),
+    cache_file('{"$type": "Popen", "args": []}'),
+    cache_file('{"$type": "Span", "line": 1}'),
+    cache_file('{"$type": "Span", "line": 1, "column": 1, "end_line": 1, "end_column": 2}'),
+    cache_file('{"$type": "FileResult", "path": "a.py", "shell": 1}'),
+    cache_file('{"$type": "FileResult", "path": "b.py"}'),
+    cache_file('{"$type": "FileResult", "path": "a.py", "facts": {"kind": []}}'),
+    cache_file('{"$type": "FileResult", "path": "a.py", "facts": {"$dict": [["kind"]]}}'),
+    cache_file('{"$type": "FileResult", "path": "a.py", "notices": [{"$enum": "Signals", "value": 9}]}'),
+    cache_file('{"$type": "FileResult", "path": "a.py", "notices": [{"$tuple": [], "extra": 1}]}'),
+    cache_file('{"$type": "FileResult", "path": "a.py"'),
 ])
 def test_corrupt_or_foreign_entries_are_misses(tmp_path: Path, content: str) -> None:
     cache = Cache(tmp_path, "plan", str(tmp_path))
-    cache.path.write_text(content.replace("DIGEST", digest_of(b"")))
+    cache.path.write_text(content)
     assert cache.get("a.py", "a", False, digest_of(b"")) is None
 
 
 def test_a_sound_entry_is_a_hit(tmp_path: Path) -> None:
     """The counterpart of the cases above: the same file, well formed, is used."""
     cache = Cache(tmp_path, "plan", str(tmp_path))
-    entry = ENTRY % (digest_of(b""), '{"$type": "FileResult", "path": "a.py"}')
-    cache.path.write_text('{"format": "reviewer-cache/3", "files": {"a.py": ' + entry + "}}")
-    assert cache.get("a.py", "a", False, digest_of(b"")) == FileResult("a.py")
+    cache.path.write_text(cache_file('{"$type": "FileResult", "path": "a.py", "facts": {"$dict": [["k", []]]}}'))
+    assert cache.get("a.py", "a", False, digest_of(b"")) == FileResult("a.py", facts={"k": []})
 
 
 def test_only_registered_types_decode() -> None:
     with pytest.raises(CacheEntryError):
-        decode({"$type": "Path", "args": []})
+        decode_text('{"$type": "Path", "args": []}')
     with pytest.raises(CacheEntryError):
-        decode({"$enum": "Signals", "value": 9})
+        decode_text('{"$enum": "Signals", "value": 9}')
     with pytest.raises(TypeError):
         encode(Path("."))
 
