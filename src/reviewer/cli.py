@@ -16,7 +16,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -328,6 +327,8 @@ def _fix(scanned, rescan, dry_run: bool, console: Console):
 def _run(sources, plan, root, jobs, walk_notices, progress_console, options_check) -> ScanResult:
     if progress_console is None:
         return scan(sources, plan, str(root), jobs, walk_notices, before_analysis=options_check)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn  # a TTY only
+
     columns = (TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=progress_console, transient=True) as progress:
         task = progress.add_task("scan", total=len(sources))
