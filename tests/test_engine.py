@@ -18,6 +18,7 @@ import pytest
 from conftest import Explodes, FlagCalls, FlagTarget, build_plan, make_spec
 
 import reviewer.analysis
+import reviewer.cache
 from reviewer.analysis import analyze_file, analyze_text
 from reviewer.discover import SourcePath, discover
 from reviewer.engine import scan
@@ -463,3 +464,75 @@ def test_a_file_that_takes_too_long_is_a_notice_and_the_scan_goes_on(tmp_path: P
     assert [(n.path, n.kind) for n in result.notices] == [("a.py", NoticeKind.TIMEOUT)]
     assert "longer than 0.5s" in result.notices[0].message
     assert [(f.path, f.span.line) for f in result.findings] == [("b.py", 1)]
+
+
+# -- positions left out of candidate-only files ------------------------------------------------------------------------
+
+DEFERRAL_PROJECTS = ("django_shop", "django_blog", "sqlalchemy_app", "pagination", "auth_endpoints")
+
+
+def _all_rules_plan():
+    from reviewer.catalog import load_catalog
+    from reviewer.config import Settings
+    from reviewer.config import build_plan as config_plan
+
+    catalog = load_catalog()
+    return config_plan(Settings(select=["ALL"], test_code=[]), catalog)
+
+
+@pytest.mark.parametrize("name", DEFERRAL_PROJECTS)
+def test_deferred_positions_give_the_same_findings(name: str, tmp_path: Path) -> None:
+    """Files whose reports are all candidates are mapped without positions and analyzed again only when the join
+    confirms one: the findings are exactly those of analyzing every file with positions."""
+    from reviewer.index import ProjectIndex
+
+    root = Path(__file__).parent / "fixtures" / name
+    plan = _all_rules_plan()
+    plan.cache_dir = str(tmp_path / "cache")
+    sources, _ = discover([root], root, [], respect_gitignore=False)
+    placed = [analyze_file(source, plan)[0] for source in sources]
+    index = ProjectIndex(placed)
+    expected = sorted((f for r in placed for f in [*r.findings, *index.resolve(r.candidates)]),
+                      key=lambda f: f.sort_key)
+    for run in ("cold", "warm"):
+        assert scan(sources, plan, str(root), 1).findings == expected, run
+
+
+def test_a_confirmed_file_is_cached_with_its_positions(tmp_path: Path) -> None:
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "shop" / "__init__.py").write_text("")
+    (tmp_path / "shop" / "models.py").write_text(textwrap.dedent("""\
+        from django.db import models
+
+        class Customer(models.Model):
+            name = models.CharField(max_length=20)
+
+        class Order(models.Model):
+            customer = models.ForeignKey(Customer, on_delete=models.CASCADE)
+    """))
+    report = textwrap.dedent("""\
+        from shop.models import Order
+
+        def names():
+            return [order.customer.name for order in Order.objects.all()]
+    """)
+    (tmp_path / "shop" / "report.py").write_text(report)
+    (tmp_path / "shop" / "other.py").write_text(report.replace("shop.models", "elsewhere.models"))
+    plan = _all_rules_plan()
+    plan.cache_dir = str(tmp_path / "cache")
+    sources, _ = discover([tmp_path], tmp_path, [".cache", "cache/"], respect_gitignore=False)
+    deferred = {s.rel: analyze_file(s, plan, defer=True)[0] for s in sources}
+    assert deferred["shop/report.py"].unplaced and deferred["shop/other.py"].unplaced
+
+    first = scan(sources, plan, str(tmp_path), 1)
+    assert [(f.path, f.span.line, f.rule_id) for f in first.findings] == [("shop/report.py", 4, "RV102")]
+    cache = plan.cache(str(tmp_path))
+    digest = reviewer.cache.digest_of(report.encode())
+    cached = cache.get("shop/report.py", "shop.report", False, digest)
+    assert cached is not None and not cached.unplaced and cached.candidates
+    assert cache.get("shop/other.py", "shop.other", False, digest_of_file(tmp_path / "shop" / "other.py")).unplaced
+    assert scan(sources, plan, str(tmp_path), 1).findings == first.findings
+
+
+def digest_of_file(path: Path) -> str:
+    return reviewer.cache.digest_of(path.read_bytes())

@@ -46,7 +46,7 @@ NEWLINE = re.compile(r"\r\n|\r|\n")
 MAX_SNIPPET_LINES = 8
 
 
-def analyze_file(source: SourcePath, plan: ScanPlan) -> tuple[FileResult, str | None]:
+def analyze_file(source: SourcePath, plan: ScanPlan, *, defer: bool = False) -> tuple[FileResult, str | None]:
     """The file's map result, and the digest of the bytes analyzed (None when they could not be read): what its
     cache entry is checked against. The bytes read here, not earlier, so an edit during the scan cannot file a
     result under content it was not computed from."""
@@ -58,11 +58,14 @@ def analyze_file(source: SourcePath, plan: ScanPlan) -> tuple[FileResult, str | 
         text = decode(data, source.rel)
     except SourceError as exc:
         return FileResult(source.rel, notices=[exc.notice]), digest_of(data)
-    return analyze_text(text, source.rel, source.module, source.is_package, plan), digest_of(data)
+    return analyze_text(text, source.rel, source.module, source.is_package, plan, defer=defer), digest_of(data)
 
 
-def analyze_text(text: str, rel: str, module_name: str, is_package: bool, plan: ScanPlan) -> FileResult:
-    """Run the plan's checks on one file's text."""
+def analyze_text(
+    text: str, rel: str, module_name: str, is_package: bool, plan: ScanPlan, *, defer: bool = False
+) -> FileResult:
+    """Run the plan's checks on one file's text. With ``defer``, a file whose reports are all candidates (and that
+    has nothing else needing positions) records only what they require, in ``unplaced``."""
     result = FileResult(rel)
     rule_ids = plan.rules_for(rel)
     classes = check_classes()
@@ -106,7 +109,9 @@ def analyze_text(text: str, rel: str, module_name: str, is_package: bool, plan: 
                        rule_id=owner if owner in plan.specs else None)
             )
         result.facts = ctx.facts
-        if ctx.reports or ctx.located_facts:
+        if defer and _placeable_later(ctx, suppressions):
+            result.unplaced = [report.requires for report in ctx.reports if report.requires is not None]
+        elif ctx.reports or ctx.located_facts:
             # Same nodes as the walk saw (no copy), so reports map to positions by identity.
             positions = Positions(module)
             for kind, record, node in ctx.located_facts:
@@ -124,6 +129,13 @@ def analyze_text(text: str, rel: str, module_name: str, is_package: bool, plan: 
     if UNUSED_SUPPRESSION_RULE in rule_ids and suppressions:
         result.findings += _unused_suppressions(suppressions, set(rule_ids), maker)
     return result
+
+
+def _placeable_later(ctx: FileContext, suppressions: dict[int, Suppression]) -> bool:
+    """Whether the file's results can wait for the join to need positions: it reported only candidates, without
+    fixes, and has no located facts and no suppression comments (matching one needs a line)."""
+    return bool(ctx.reports) and not ctx.located_facts and not suppressions and all(
+        report.requires is not None and report.fix is None for report in ctx.reports)
 
 
 def _stdlib_syntax_error(text: str, rel: str) -> Notice | None:
@@ -308,7 +320,7 @@ def init_worker(plan: ScanPlan) -> None:
 
 def analyze_in_worker(source: SourcePath) -> tuple[FileResult, str | None]:
     assert _worker_plan is not None
-    return safe_analyze(source, _worker_plan)
+    return safe_analyze(source, _worker_plan, defer=True)
 
 
 class FileTimeout(BaseException):
@@ -337,11 +349,11 @@ def time_limit(seconds: float | None) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-def safe_analyze(source: SourcePath, plan: ScanPlan) -> tuple[FileResult, str | None]:
+def safe_analyze(source: SourcePath, plan: ScanPlan, *, defer: bool = False) -> tuple[FileResult, str | None]:
     """:func:`analyze_file`, with every failure a notice; those results have no digest, so they are not cached."""
     try:
         with time_limit(plan.file_timeout):
-            return analyze_file(source, plan)
+            return analyze_file(source, plan, defer=defer)
     except FileTimeout:
         message = f"analysis took longer than {plan.file_timeout:g}s (the file-timeout setting); skipped"
         notice = Notice(source.rel, NoticeKind.TIMEOUT, message)

@@ -34,7 +34,7 @@ def cached_result(source: SourcePath, plan: ScanPlan, cache: Cache) -> FileResul
 def map_files(
     sources: list[SourcePath],
     plan: ScanPlan,
-    root: str,
+    cache: Cache | None,
     jobs: int,
     progress: Callable[[int], None] | None = None,
     before_analysis: Callable[[], None] | None = None,
@@ -43,8 +43,7 @@ def map_files(
     unchanged, else analyzed (and cached). Also how many came from the cache. ``before_analysis`` runs first when
     any file is to be analyzed (or none came from the cache): it checks what only analysis needs, such as the
     rules' options. When every file came from the cache, the run that cached them under this same plan checked
-    it."""
-    cache = plan.cache(root)
+    it. Results are put in ``cache``, which the caller saves."""
     known: dict[int, FileResult] = {}
     if cache is not None:
         for number, source in enumerate(sources):
@@ -66,8 +65,6 @@ def map_files(
         if cache is not None and digest is not None:
             cache.put(source.rel, source.module, source.is_package, digest, result)
         results.append(result)
-    if cache is not None:
-        cache.save()
     return results, len(known)
 
 
@@ -81,7 +78,7 @@ def _analyze_all(
     if jobs <= 1 or len(sources) < 2 * jobs:
         raise_recursion_limit()
         for source in sources:
-            yield safe_analyze(source, plan)
+            yield safe_analyze(source, plan, defer=True)
             if progress:
                 progress(1)
         return
@@ -114,6 +111,24 @@ def _analyze_isolated(source: SourcePath, plan: ScanPlan) -> tuple[FileResult, s
         return FileResult(source.rel, notices=[Notice(source.rel, NoticeKind.INTERNAL_ERROR, message)]), None
 
 
+def _place_confirmed(
+    results: list[FileResult], sources: list[SourcePath], plan: ScanPlan, index: ProjectIndex, cache: Cache | None
+) -> None:
+    """Analyze again, with positions, the files whose unplaced candidates the join confirms (2 of 220 such files
+    on Django's sources, 10 of 73 on django-oscar's), and cache that result: it serves every later scan, whatever
+    the join decides then."""
+    for number, result in enumerate(results):
+        if not any(index.holds(requires) for requires in result.unplaced):
+            continue
+        from reviewer.analysis import raise_recursion_limit, safe_analyze  # only when a file needs it
+
+        raise_recursion_limit()
+        source = sources[number]
+        results[number], digest = safe_analyze(source, plan)
+        if cache is not None and digest is not None:
+            cache.put(source.rel, source.module, source.is_package, digest, results[number])
+
+
 def scan(
     sources: list[SourcePath],
     plan: ScanPlan,
@@ -125,8 +140,12 @@ def scan(
 ) -> ScanResult:
     """Map every file (see :func:`map_files`), then join: confirm candidates against the project's facts."""
     started = time.perf_counter()
-    results, cached = map_files(sources, plan, root, jobs, progress, before_analysis)
+    cache = plan.cache(root)
+    results, cached = map_files(sources, plan, cache, jobs, progress, before_analysis)
     index = ProjectIndex(results)
+    _place_confirmed(results, sources, plan, index, cache)
+    if cache is not None:
+        cache.save()
     findings: list[Finding] = []
     notices: list[Notice] = list(walk_notices or ())
     suppressed: list[Finding] = []

@@ -160,6 +160,10 @@ class FileResult:
     # The silenced findings themselves, kept only when the plan asks (SARIF ``suppressions``).
     suppressed_findings: list[Finding] = field(default_factory=list)
     suppressed_candidates: list[Candidate] = field(default_factory=list)
+    # What the candidates of a file holding nothing else require, when the map step left out their positions: few
+    # are confirmed, and positions are most of the cost of a file with reports. If the join confirms one, the
+    # file is analyzed again with positions (see reviewer.engine).
+    unplaced: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
