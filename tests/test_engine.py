@@ -302,11 +302,12 @@ def test_nesting_that_crashes_the_parser_process(tmp_path: Path) -> None:
 
 def test_check_that_raises_becomes_a_check_error_and_other_findings_stay(stand_ins) -> None:
     plan = stand_ins((FlagTarget, Explodes))
-    result = analyze_text("target = 1\nboom = 2\ntarget = 3\n", "m.py", "m", False, plan)
+    result = analyze_text("target = 1\nboom = 2\nboom = 3\ntarget = 4\n", "m.py", "m", False, plan)
+    # One notice: the failing check is off for the rest of the file.
     assert [(n.kind, n.rule_id) for n in result.notices] == [(NoticeKind.CHECK_ERROR, "RV903")]
     assert "RV903" in result.notices[0].message
     assert "kaboom" in result.notices[0].message
-    assert [f.span.line for f in result.findings] == [1, 3]  # the other check saw the whole file
+    assert [f.span.line for f in result.findings] == [1, 4]  # the other check saw the whole file
     assert not result.notices[0].skipped_file
 
 
