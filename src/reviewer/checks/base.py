@@ -101,6 +101,12 @@ class FileContext:
         return None
 
     @property
+    def function_node(self) -> cst.CSTNode | None:
+        """The node of :attr:`function_frame`, or None: what checks key per-function state by."""
+        frame = self.function_frame
+        return frame.node if frame is not None else None
+
+    @property
     def in_async_function(self) -> bool:
         """Directly inside an ``async def``: nested sync ``def``s, lambdas and class bodies are not async context."""
         frame = self.function_frame

@@ -257,8 +257,8 @@ class WeakCryptography(Check):
             self._consume(node.value, key)
 
     def _scope_key(self) -> int:
-        frame = self.ctx.function_frame
-        return id(frame.node) if frame is not None else 0
+        node = self.ctx.function_node
+        return id(node) if node is not None else 0  # 0: the module body, which lookups fall back to
 
     def _remember_hash_object(self, targets: list[cst.BaseExpression], value: cst.BaseExpression) -> None:
         if isinstance(value, cst.Call) and self._weak_hash(value) is not None:
@@ -513,8 +513,8 @@ class JwtVerificationDisabled(Check):
         return self._scopes[-1]
 
     def _scope_key(self) -> int:
-        frame = self.ctx.function_frame
-        return id(frame.node) if frame is not None else 0
+        node = self.ctx.function_node
+        return id(node) if node is not None else 0  # 0: the module body, which lookups fall back to
 
     def visit_Module(self, node: cst.Module) -> None:
         self._scope.node = node

@@ -355,8 +355,7 @@ class ErrorDetailsInResponse(Check):
     # -- locals holding exception text -----------------------------------------------------------------------------
 
     def _locals(self) -> dict[str, Taint]:
-        frame = self.ctx.function_frame
-        return self._tainted_locals.setdefault(frame.node if frame is not None else None, {})
+        return self._tainted_locals.setdefault(self.ctx.function_node, {})
 
     def leave_Assign(self, node: cst.Assign) -> None:
         taint = self._taint(node.value)

@@ -158,16 +158,12 @@ class SensitiveDataInLogs(Check):
 
     # -- what leaks ----------------------------------------------------------------------------------------------
 
-    def _scope(self) -> cst.CSTNode | None:
-        frame = self.ctx.function_frame
-        return frame.node if frame is not None else None
-
     def _leak(self, node: cst.BaseExpression, depth: int = 0) -> Leak | None:
         if depth > 8:
             return None
         if isinstance(node, cst.Name):
             found, _ = self.ctx.lookup(node.value)
-            local = self._locals.get(self._scope(), {})
+            local = self._locals.get(self.ctx.function_node, {})
             if node.value not in local:
                 local = self._locals.get(None, {})  # a module-level name: ``SECRET_BYTES = 32``
             if found and node.value in local:
@@ -296,7 +292,7 @@ class SensitiveDataInLogs(Check):
         self._locals.pop(original_node, None)
 
     def _bind(self, target: cst.BaseExpression, value: cst.BaseExpression | None) -> None:
-        local = self._locals.setdefault(self._scope(), {})
+        local = self._locals.setdefault(self.ctx.function_node, {})
         if isinstance(target, cst.Name) and value is not None:
             leak = self._leak(value)
             if leak is None:

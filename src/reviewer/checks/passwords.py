@@ -255,15 +255,11 @@ class PlaintextPassword(Check):
 
     # -- values ---------------------------------------------------------------------------------------------------
 
-    def _scope(self) -> cst.CSTNode | None:
-        frame = self.ctx.function_frame
-        return frame.node if frame is not None else None
-
     def _binding(self, name: str) -> Binding | None:
         found, _ = self.ctx.lookup(name)
         if not found:
             return None
-        return self._locals.get(self._scope(), {}).get(name)
+        return self._locals.get(self.ctx.function_node, {}).get(name)
 
     def _in_user_class(self) -> bool:
         for frame in reversed(self.ctx.frames):
@@ -401,7 +397,7 @@ class PlaintextPassword(Check):
     # -- bindings -------------------------------------------------------------------------------------------------
 
     def _bind(self, target: cst.BaseExpression, value: cst.BaseExpression | None) -> None:
-        scope = self._locals.setdefault(self._scope(), {})
+        scope = self._locals.setdefault(self.ctx.function_node, {})
         names = bound_names(target)
         if isinstance(target, cst.Name) and value is not None:
             kind = self._classify(value)
@@ -674,10 +670,10 @@ class PlaintextPassword(Check):
             return
         pending = PendingConstructor(call, value, self.ctx.statement, message, model, None)
         self._constructed[call] = pending
-        self._pending.setdefault(self._scope(), []).append(pending)
+        self._pending.setdefault(self.ctx.function_node, []).append(pending)
 
     def _note_persisted(self, call: cst.Call) -> None:
-        persisted = self._persisted.setdefault(self._scope(), set())
+        persisted = self._persisted.setdefault(self.ctx.function_node, set())
         for arg in call.args:
             values = [e.value for e in arg.value.elements] if isinstance(arg.value, (cst.List, cst.Tuple)) \
                 else [arg.value]

@@ -233,10 +233,6 @@ class QueryInLoop(Check):
 
     # -- names ----------------------------------------------------------------------------------------------------
 
-    def _frame_key(self) -> cst.CSTNode | None:
-        frame = self.ctx.function_frame
-        return frame.node if frame is not None else None
-
     def _name_of(self, node: cst.BaseExpression) -> str | None:
         return self.ctx.qualified_name(node, self._root_name)
 
@@ -244,7 +240,7 @@ class QueryInLoop(Check):
         found, _ = self.ctx.lookup(node.value)
         if not found:
             return node.value if is_class_name(node.value) else None
-        return self._locals.get(self._frame_key(), {}).get(node.value)
+        return self._locals.get(self.ctx.function_node, {}).get(node.value)
 
     def _owning_function(self) -> str | None:
         """The qualified name of the module-level function, or method of a module-level class, whose own body we
@@ -305,8 +301,8 @@ class QueryInLoop(Check):
 
     def leave_Assign(self, original_node: cst.Assign) -> None:
         value = original_node.value
-        built = self._querysets_built_in.setdefault(self._frame_key(), {})
-        literals = self._small_literals.setdefault(self._frame_key(), set())
+        built = self._querysets_built_in.setdefault(self.ctx.function_node, {})
+        literals = self._small_literals.setdefault(self.ctx.function_node, set())
         for target in original_node.targets:
             if isinstance(target.target, cst.Name):
                 literals.discard(target.target.value)
@@ -322,11 +318,11 @@ class QueryInLoop(Check):
             return
         for target in original_node.targets:
             if isinstance(target.target, cst.Name):
-                self._locals.setdefault(self._frame_key(), {})[target.target.value] = awaited
+                self._locals.setdefault(self.ctx.function_node, {})[target.target.value] = awaited
 
     def leave_AugAssign(self, original_node: cst.AugAssign) -> None:
         if isinstance(original_node.target, cst.Name):
-            self._small_literals.get(self._frame_key(), set()).discard(original_node.target.value)
+            self._small_literals.get(self.ctx.function_node, set()).discard(original_node.target.value)
 
     def visit_For(self, node: cst.For) -> None:
         # `for attempt in range(20): ... break`: a bounded retry, not a loop over rows.
@@ -340,11 +336,11 @@ class QueryInLoop(Check):
         self._check_evaluation(node.iter)
         iterated = self._name_of(node.iter)
         if isinstance(node.target, cst.Name) and queryset_value(iterated):
-            self._locals.setdefault(self._frame_key(), {})[node.target.value] = f"{iterated}{ITEM_OF}"
+            self._locals.setdefault(self.ctx.function_node, {})[node.target.value] = f"{iterated}{ITEM_OF}"
 
     def leave_For(self, original_node: cst.For) -> None:
         if isinstance(original_node.target, cst.Name):
-            self._locals.get(self._frame_key(), {}).pop(original_node.target.value, None)
+            self._locals.get(self.ctx.function_node, {}).pop(original_node.target.value, None)
 
     def visit_CompFor(self, node: cst.CompFor) -> None:
         self._check_evaluation(node.iter)
@@ -477,7 +473,7 @@ class QueryInLoop(Check):
         while isinstance(root, cst.Subscript):  # a slice of a queryset is a new queryset
             root = root.value
         if isinstance(root, cst.Name):
-            built_in = self._querysets_built_in.get(self._frame_key(), {}).get(root.value)
+            built_in = self._querysets_built_in.get(self.ctx.function_node, {}).get(root.value)
             if built_in is None or built_in not in self.ctx.loops:
                 return  # a queryset built before the loop is evaluated once (and cached)
         elif not isinstance(root, cst.Call) or self._chunked(root):
@@ -562,7 +558,7 @@ class QueryInLoop(Check):
 
     def _names_small_literal(self, name: str) -> bool:
         """Whether ``name`` is bound, in the current function or at module level, to a small literal."""
-        if name in self._small_literals.get(self._frame_key(), ()):
+        if name in self._small_literals.get(self.ctx.function_node, ()):
             return True
         found, _ = self.ctx.lookup(name)
         frame = self.ctx.function_frame

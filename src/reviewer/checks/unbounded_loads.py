@@ -264,12 +264,8 @@ class UnboundedLoad(_TruthTests, Check):
 
     # -- names ----------------------------------------------------------------------------------------------------
 
-    def _frame_key(self) -> cst.CSTNode | None:
-        frame = self.ctx.function_frame
-        return frame.node if frame is not None else None
-
     def _own(self, table: dict[cst.CSTNode | None, dict[str, str]]) -> dict[str, str]:
-        return table.setdefault(self._frame_key(), {})
+        return table.setdefault(self.ctx.function_node, {})
 
     def _name_of(self, node: cst.BaseExpression) -> str | None:
         return self.ctx.qualified_name(node, self._root_name)
@@ -294,7 +290,7 @@ class UnboundedLoad(_TruthTests, Check):
 
     def _local_use(self) -> FunctionUse | None:
         """How the current function uses its names, read on first need (most functions never need it)."""
-        key = self._frame_key()
+        key = self.ctx.function_node
         if not isinstance(key, cst.FunctionDef):
             return None
         if key not in self._uses:
@@ -462,7 +458,7 @@ class UnboundedLoad(_TruthTests, Check):
         if isinstance(node, cst.Call) and self.ctx.qualified_name(node.func) in SQL_TEXT_CALLS and node.args:
             return self._sql_of(node.args[0].value)
         if isinstance(node, cst.Name):
-            for key in (self._frame_key(), None):
+            for key in (self.ctx.function_node, None):
                 if node.value in self._sql_strings.get(key, {}):
                     return self._sql_strings[key][node.value]
         return None
