@@ -171,6 +171,11 @@ def reported(source: str, plan: ScanPlan) -> list[tuple[int, str]]:
     return sorted((finding.span.line, finding.message) for finding in findings)
 
 
+def assert_marked(source: str, plan: ScanPlan) -> None:
+    """Exactly the lines of ``source`` marked ``# reported`` are reported."""
+    assert [line for line, _ in reported(source, plan)] == marked_lines(source)
+
+
 def only_message(source: str, plan: ScanPlan) -> str:
     """The message of the one finding ``source`` must give."""
     findings = reported(source, plan)

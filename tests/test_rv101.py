@@ -8,10 +8,12 @@ modules); their reported lines end with ``# RV101``.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pytest
-from conftest import fixture_lines, marked_lines, rule_plan
+from conftest import assert_marked as assert_marked_with
+from conftest import fixture_lines, rule_plan
 from conftest import reported as reported_with
 
 from reviewer.checks.query_in_loop import compile_options
@@ -32,8 +34,7 @@ def reported(source: str, plan: ScanPlan = PLAN) -> list[tuple[int, str]]:
     return reported_with(source, plan)
 
 
-def assert_marked(source: str, plan: ScanPlan = PLAN) -> None:
-    assert [line for line, _ in reported(source, plan)] == marked_lines(source)
+assert_marked = functools.partial(assert_marked_with, plan=PLAN)
 
 
 CASES = {

@@ -7,11 +7,13 @@ RV105 must report with ``# RV105``.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pytest
-from conftest import marked_lines, rule_plan
+from conftest import assert_marked as assert_marked_with
 from conftest import reported as reported_with
+from conftest import rule_plan
 
 from reviewer.checks.sql_injection import compile_options
 from reviewer.config import ConfigError
@@ -26,8 +28,7 @@ def reported(source: str) -> list[tuple[int, str]]:
     return reported_with(source, PLAN)
 
 
-def assert_marked(source: str) -> None:
-    assert [line for line, _ in reported(source)] == marked_lines(source)
+assert_marked = functools.partial(assert_marked_with, plan=PLAN)
 
 
 CASES = {

@@ -7,12 +7,14 @@ report with ``# RV107``.
 
 from __future__ import annotations
 
+import functools
 import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import marked_lines, rule_plan
+from conftest import assert_marked as assert_marked_with
 from conftest import reported as reported_with
+from conftest import rule_plan
 
 from reviewer.analysis import analyze_text
 from reviewer.discover import discover
@@ -27,8 +29,7 @@ def reported(source: str) -> list[tuple[int, str]]:
     return reported_with(source, PLAN)
 
 
-def assert_marked(source: str) -> None:
-    assert [line for line, _ in reported(source)] == marked_lines(source)
+assert_marked = functools.partial(assert_marked_with, plan=PLAN)
 
 
 CASES = {

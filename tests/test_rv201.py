@@ -6,12 +6,15 @@ RV201 enabled and compares the reported lines with the marked ones.
 
 from __future__ import annotations
 
+import functools
 import re
 import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import analyze_source, marked_lines, rule_plan
+from conftest import analyze_source, rule_plan
+from conftest import assert_marked as assert_marked_with
+from conftest import only_message as single_message
 from conftest import reported as reported_with
 
 from reviewer.analysis import analyze_text
@@ -47,14 +50,11 @@ def reported(source: str, plan: ScanPlan = PLAN) -> list[tuple[int, str]]:
     return reported_with(source, plan)
 
 
-def assert_marked(source: str, plan: ScanPlan = PLAN) -> None:
-    assert [line for line, _ in reported(source, plan)] == marked_lines(source)
+assert_marked = functools.partial(assert_marked_with, plan=PLAN)
 
 
 def only_message(source: str, plan: ScanPlan = PLAN) -> str:
-    findings = reported(source, plan)
-    assert len(findings) == 1, findings
-    return findings[0][1]
+    return single_message(source, plan)
 
 
 # -- blocking calls by qualified name ----------------------------------------------------------------------------
@@ -705,7 +705,7 @@ def test_django_orm_option_turns_the_orm_checks_off() -> None:
 
         async def f():
             time.sleep(1)  # reported
-    """, plan)
+    """, plan=plan)
 
 
 # -- options --------------------------------------------------------------------------------------------------------
@@ -728,7 +728,7 @@ def test_extend_blocking_calls_with_tables_and_plain_patterns() -> None:
             Client().orders.list()  # reported
             Client()
     """
-    assert_marked(source, plan)
+    assert_marked(source, plan=plan)
     messages = [message for _, message in reported(source, plan)]
     assert messages[0].endswith("use `await legacy.aio.fetch_orders()`")
     assert messages[1].endswith("use its async counterpart, or `await asyncio.to_thread()`")
@@ -745,7 +745,7 @@ def test_replacing_the_defaults() -> None:
         async def f(url):
             requests.get(url)  # reported
             time.sleep(1)
-    """, plan)
+    """, plan=plan)
 
 
 def test_extend_offload_wrappers() -> None:
@@ -755,7 +755,7 @@ def test_extend_offload_wrappers() -> None:
 
         async def f(hass, url):
             await hass.async_add_executor_job(requests.get(url))
-    """, plan)
+    """, plan=plan)
     assert "called before being passed to `hass.async_add_executor_job`" in message
 
 

@@ -8,6 +8,7 @@ that no secret reaches any output.
 from __future__ import annotations
 
 import ast
+import functools
 import io
 import json
 import re
@@ -18,7 +19,9 @@ import tokenize
 from pathlib import Path
 
 import pytest
+from conftest import assert_marked as assert_marked_with
 from conftest import marked_lines, rule_plan
+from conftest import only_message as single_message
 from conftest import reported as reported_with
 
 from reviewer.analysis import analyze_text
@@ -42,14 +45,11 @@ def reported(source: str, plan: ScanPlan = PLAN) -> list[tuple[int, str]]:
     return reported_with(source, plan)
 
 
-def assert_marked(source: str, plan: ScanPlan = PLAN) -> None:
-    assert [line for line, _ in reported(source, plan)] == marked_lines(source)
+assert_marked = functools.partial(assert_marked_with, plan=PLAN)
 
 
 def only_message(source: str) -> str:
-    findings = reported(source)
-    assert len(findings) == 1, findings
-    return findings[0][1]
+    return single_message(source, PLAN)
 
 
 # -- credential positions ------------------------------------------------------------------------------------------

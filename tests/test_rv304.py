@@ -6,11 +6,13 @@ enabled. The ``auth_app`` fixture project marks its lines ``# reported RV304``.
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
 import pytest
-from conftest import analyze_source, marked_lines, reported, rule_plan
+from conftest import analyze_source, rule_plan
+from conftest import assert_marked as assert_marked_with
 from conftest import only_message as single_message
 
 from reviewer.analysis import analyze_text
@@ -22,8 +24,7 @@ FIXTURE = Path(__file__).parent / "fixtures" / "auth_app"
 PLAN = rule_plan("RV304")
 
 
-def assert_marked(source: str) -> None:
-    assert [line for line, _ in reported(source, PLAN)] == marked_lines(source)
+assert_marked = functools.partial(assert_marked_with, plan=PLAN)
 
 
 def only_message(source: str) -> str:

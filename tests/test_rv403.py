@@ -7,11 +7,13 @@ settings are split over several modules.
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
 import pytest
-from conftest import fixture_lines, marked_lines, reported, rule_plan
+from conftest import assert_marked as assert_marked_with
+from conftest import fixture_lines, rule_plan
 from conftest import only_message as single_message
 
 from reviewer.analysis import analyze_text
@@ -24,8 +26,7 @@ PLAN = rule_plan("RV403")
 FIXTURE = Path(__file__).parent / "fixtures" / "deploy_app"
 
 
-def assert_marked(source: str) -> None:
-    assert [line for line, _ in reported(source, PLAN)] == marked_lines(source)
+assert_marked = functools.partial(assert_marked_with, plan=PLAN)
 
 
 def only_message(source: str) -> str:

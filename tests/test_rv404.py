@@ -7,11 +7,13 @@ fixture project.
 
 from __future__ import annotations
 
+import functools
 import re
 import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import assert_marked as assert_marked_with
 from conftest import marked_lines, reported, rule_plan
 
 from reviewer.analysis import analyze_text
@@ -22,8 +24,7 @@ PLAN = rule_plan("RV404")
 FIXTURE = Path(__file__).parent / "fixtures" / "deploy_app"
 
 
-def assert_marked(source: str) -> None:
-    assert [line for line, _ in reported(source, PLAN)] == marked_lines(source)
+assert_marked = functools.partial(assert_marked_with, plan=PLAN)
 
 
 def reported_at(path: str, source: str) -> list[int]:

@@ -7,10 +7,12 @@ rate-limiting forms in other modules.
 
 from __future__ import annotations
 
+import functools
 import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import assert_marked as assert_marked_with
 from conftest import marked_lines, rule_plan
 from conftest import reported as reported_with
 
@@ -34,8 +36,7 @@ def reported(source: str) -> list[tuple[int, str]]:
     return reported_with(source, PLAN)
 
 
-def assert_marked(source: str) -> None:
-    assert [line for line, _ in reported(source)] == marked_lines(source)
+assert_marked = functools.partial(assert_marked_with, plan=PLAN)
 
 
 def only_message(source: str) -> str:
