@@ -203,3 +203,21 @@ def test_many_shallow_statements_are_not_too_deep(newline: str) -> None:
     parser from Python 3.12, so older interpreters take the token-scan path here)."""
     text = newline.join(["type X = int", *(f"v{i} = a + b * c - d" for i in range(400)), ""])
     assert len(parse(text, "m.py").body) == 401
+
+
+@pytest.mark.parametrize("text", ["x = 1\n", "def broken(:\n"])
+def test_nodes_built_after_a_parse_are_validated_again(text: str) -> None:
+    """The parser's nodes skip libcst's validation; nodes a check or a fix builds afterwards do not."""
+    import libcst as cst
+
+    try:
+        parse(text, "m.py")
+    except SourceError:
+        pass
+    with pytest.raises(cst.CSTValidationError):
+        cst.Name("")
+
+
+def test_parsed_tree_renders_its_source_exactly() -> None:
+    source = 'async def f(a, /, *b, c=1, **d) -> "x":\n    return [i async for i in a if i] or {**d} @ (b,)\n'
+    assert parse(source, "m.py").code == source
