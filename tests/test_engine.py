@@ -481,10 +481,12 @@ def _all_rules_plan():
     return config_plan(Settings(select=["ALL"], test_code=[]), catalog)
 
 
+@pytest.mark.parametrize("jobs", [1, 2])
 @pytest.mark.parametrize("name", DEFERRAL_PROJECTS)
-def test_deferred_positions_give_the_same_findings(name: str, tmp_path: Path) -> None:
-    """Files whose reports are all candidates are mapped without positions and analyzed again only when the join
-    confirms one: the findings are exactly those of analyzing every file with positions."""
+def test_deferred_positions_give_the_same_findings(name: str, jobs: int, tmp_path: Path) -> None:
+    """Files whose reports are all candidates are mapped without positions and analyzed again (by the same
+    workers, with two jobs) only when the join confirms one: the findings are exactly those of analyzing every
+    file with positions."""
     from reviewer.index import ProjectIndex
 
     root = Path(__file__).parent / "fixtures" / name
@@ -496,7 +498,24 @@ def test_deferred_positions_give_the_same_findings(name: str, tmp_path: Path) ->
     expected = sorted((f for r in placed for f in [*r.findings, *index.resolve(r.candidates)]),
                       key=lambda f: f.sort_key)
     for run in ("cold", "warm"):
-        assert scan(sources, plan, str(root), 1).findings == expected, run
+        assert scan(sources, plan, str(root), jobs).findings == expected, run
+
+
+def test_candidates_that_hold_by_absence_are_placed_at_once(tmp_path: Path) -> None:
+    """A login view's finding holds unless some setting enables rate limiting, as in most projects: the file is
+    not left for the join to analyze again."""
+    (tmp_path / "views.py").write_text(textwrap.dedent("""\
+        from django.contrib.auth import authenticate, login
+
+        def login_view(request):
+            user = authenticate(request, username=request.POST["username"], password=request.POST["password"])
+            login(request, user)
+    """))
+    plan = _all_rules_plan()
+    sources, _ = discover([tmp_path], tmp_path, [], respect_gitignore=False)
+    result, _ = analyze_file(sources[0], plan, defer=True)
+    assert [c.requires[0] for c in result.candidates] == ["settings-unset"]
+    assert not result.unplaced
 
 
 def test_a_confirmed_file_is_cached_with_its_positions(tmp_path: Path) -> None:

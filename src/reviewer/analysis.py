@@ -37,6 +37,7 @@ from reviewer.findings import (
 )
 from reviewer.fingerprint import line_hashes
 from reviewer.fixes import resolve as resolve_fix
+from reviewer.index import CONFIRMED_BY_ABSENCE
 from reviewer.plan import UNUSED_SUPPRESSION_RULE, ScanPlan
 from reviewer.positions import Positions
 from reviewer.source import SourceError, decode, parse, read_bytes
@@ -132,10 +133,12 @@ def analyze_text(
 
 
 def _placeable_later(ctx: FileContext, suppressions: dict[int, Suppression]) -> bool:
-    """Whether the file's results can wait for the join to need positions: it reported only candidates, without
-    fixes, and has no located facts and no suppression comments (matching one needs a line)."""
+    """Whether the file's results can wait for the join to need positions: it reported only candidates that the
+    join usually rejects, without fixes, and has no located facts and no suppression comments (matching one needs
+    a line)."""
     return bool(ctx.reports) and not ctx.located_facts and not suppressions and all(
-        report.requires is not None and report.fix is None for report in ctx.reports)
+        report.requires is not None and report.requires[0] not in CONFIRMED_BY_ABSENCE and report.fix is None
+        for report in ctx.reports)
 
 
 def _stdlib_syntax_error(text: str, rel: str) -> Notice | None:
@@ -318,9 +321,9 @@ def init_worker(plan: ScanPlan) -> None:
     fact_collectors()
 
 
-def analyze_in_worker(source: SourcePath) -> tuple[FileResult, str | None]:
+def analyze_in_worker(source: SourcePath, defer: bool) -> tuple[FileResult, str | None]:
     assert _worker_plan is not None
-    return safe_analyze(source, _worker_plan, defer=True)
+    return safe_analyze(source, _worker_plan, defer=defer)
 
 
 class FileTimeout(BaseException):

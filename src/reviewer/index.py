@@ -22,6 +22,10 @@ from reviewer.model_index import (
     class_lineage,
 )
 
+# Requirements that hold unless the project says otherwise (a setting nobody enables): most projects confirm them,
+# so their findings are placed when the file is analyzed rather than left for the join to ask for again.
+CONFIRMED_BY_ABSENCE = frozenset({"settings-unset"})
+
 # Bases that make a class a Django model (names as the import table resolves them).
 DJANGO_MODEL_ROOTS = frozenset({
     "django.db.models.Model",
