@@ -42,7 +42,7 @@ from typing import Any
 import libcst as cst
 
 from reviewer.catalog import RuleSpec
-from reviewer.checks.base import Check, FileContext, bound_names, dotted_name, shape
+from reviewer.checks.base import Check, FileContext, bound_names, dotted_name, shape, string_value
 from reviewer.checks.django_orm import split_at_manager
 
 # Methods that run the SQL text given as their first argument.
@@ -161,16 +161,6 @@ def _first_culprit(*values: Sql) -> Sql:
 def _is_constant_name(name: str) -> bool:
     bare = name.strip("_")
     return bool(bare) and bare.upper() == bare and any(char.isalpha() for char in bare)
-
-
-def _literal_string(node: cst.BaseExpression) -> str | None:
-    if isinstance(node, cst.SimpleString):
-        value = node.evaluated_value
-        return value if isinstance(value, str) else None
-    if isinstance(node, cst.ConcatenatedString):
-        left, right = _literal_string(node.left), _literal_string(node.right)
-        return None if left is None or right is None else left + right
-    return None
 
 
 def _arguments(call: cst.Call) -> list[cst.Arg]:
@@ -446,11 +436,11 @@ class SqlInjection(Check):
     def _value(self, node: cst.BaseExpression) -> Sql:
         """What ``node`` holds, as far as SQL text is concerned."""
         if isinstance(node, (cst.SimpleString, cst.Integer, cst.Float, cst.Imaginary)):
-            return Sql(prefix=_literal_string(node) if isinstance(node, cst.SimpleString) else None)
+            return Sql(prefix=string_value(node) if isinstance(node, cst.SimpleString) else None)
         if isinstance(node, cst.ConcatenatedString):
             left, right = self._value(node.left), self._value(node.right)  # type: ignore[arg-type]
             prefix = left.prefix
-            if prefix is not None and _literal_string(node.left) is not None and right.prefix is not None:
+            if prefix is not None and string_value(node.left) is not None and right.prefix is not None:
                 prefix += right.prefix
             return replace(_first_culprit(left, right), prefix=prefix)
         if isinstance(node, cst.FormattedString):
@@ -599,7 +589,7 @@ class SqlInjection(Check):
     def _percent_arguments(self, node: cst.BinaryOperation, template_value: Sql) -> Sql:
         """The values ``%`` interpolates, except those a numeric conversion (``%d``, ``%.2f``) turns into digits."""
         how = "`%` formatting"
-        template = _literal_string(node.left)
+        template = string_value(node.left)
         if template is None and template_value.culprit is None and not template_value.opaque:
             template = template_value.prefix
         conversions = [m for m in PERCENT_SPEC.finditer(template or "") if m.group("conversion") != "%"]
@@ -617,7 +607,7 @@ class SqlInjection(Check):
                 if not isinstance(element, cst.DictElement):
                     values.append(Sql(culprit=element.value, how=how))
                     continue
-                key = _literal_string(element.key)
+                key = string_value(element.key)
                 if key is None or key not in numeric:
                     values.append(self._interpolated(element.value, how))
             return _first_culprit(*values)
@@ -644,7 +634,7 @@ class SqlInjection(Check):
         if method is None:
             return OPAQUE
         if method == "replace" and len(arguments) == 2:
-            pair = (_literal_string(arguments[0].value), _literal_string(arguments[1].value))
+            pair = (string_value(arguments[0].value), string_value(arguments[1].value))
             if pair in ESCAPING_REPLACEMENTS:
                 return CONSTANT
         if method == "quote_name":
