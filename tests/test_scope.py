@@ -171,3 +171,22 @@ def test_what_runs_once_per_iteration() -> None:
     assert loops["outer"] is None
     assert loops["key"] == loops["value"] == "DictComp" and loops["source"] is None
     assert loops["outside"] is None
+
+
+def test_a_remembered_name_follows_later_bindings() -> None:
+    """Answers are remembered per node while bindings stay the same; binding a name, or entering or leaving a
+    scope, makes the same node resolve afresh."""
+    from reviewer.checks.base import UNKNOWN, Frame
+
+    ctx = FileContext("app/views.py", "app.views", False, "")
+    node = cst.parse_expression("client.get")
+    assert ctx.qualified_name(node) is None
+    ctx.bind("client", "requests")
+    assert ctx.qualified_name(node) == "requests.get"
+    ctx.push_frame(Frame("function", None))
+    ctx.bind("client", UNKNOWN)
+    assert ctx.qualified_name(node) is None
+    ctx.pop_frame()
+    assert ctx.qualified_name(node) == "requests.get"
+    ctx.bind("client", "httpx")
+    assert ctx.qualified_name(node) == "httpx.get"

@@ -86,6 +86,9 @@ class FileContext:
         # Facts that end with where they are: the engine appends the node's span (see add_fact).
         self.located_facts: list[tuple[str, tuple, cst.CSTNode]] = []
         self.failures: list[tuple[str, str]] = []  # (rule id, error)
+        # qualified_name's answers by node identity, while no binding changes: a dozen checks ask about the same
+        # call in a row. Only the methods below change bindings, and each clears it.
+        self._qualified: dict[int, str | None] = {}
 
     # -- where we are ---------------------------------------------------------------------------------------------
 
@@ -138,11 +141,21 @@ class FileContext:
         """The qualified name of a module-level definition in this file."""
         return f"{self.module}.{name}" if self.module else name
 
+    def push_frame(self, frame: Frame) -> None:
+        self.frames.append(frame)
+        self._qualified.clear()
+
+    def pop_frame(self) -> None:
+        self.frames.pop()
+        self._qualified.clear()
+
     def bind(self, name: str, value: str | None) -> None:
         self.frames[-1].bindings[name] = value
+        self._qualified.clear()
 
     def bind_attribute_of_self(self, attribute: str, value: str | None) -> None:
         """``self.x = ...`` in a method: visible as ``self.x`` in every method of the class."""
+        self._qualified.clear()
         for frame in reversed(self.frames):
             if frame.kind == "class":
                 frame.bindings[f"self.{attribute}"] = value
@@ -172,6 +185,17 @@ class FileContext:
 
         ``unresolved`` lets a check name the root of a chain that the import table cannot (a rule that knows what
         some local values are); it is called with the root ``Name`` only when normal resolution gives nothing."""
+        if unresolved is None:
+            key = id(node)
+            if key in self._qualified:
+                return self._qualified[key]
+            found = self._qualified[key] = self._qualified_name(node, None)
+            return found
+        return self._qualified_name(node, unresolved)
+
+    def _qualified_name(
+        self, node: cst.BaseExpression, unresolved: Callable[[cst.Name], str | None] | None
+    ) -> str | None:
         if isinstance(node, cst.Name):
             found, value = self.lookup(node.value)
             if not found and node.value in BUILTIN_NAMES:
@@ -464,7 +488,7 @@ class ScopeTracker:
         if self._loop_regions.pop(id(node), _NO_LOOP) is not _NO_LOOP:
             self.ctx.loops.pop()
         if self._scope_bodies.pop(id(node), None) is not None:
-            self.ctx.frames.pop()
+            self.ctx.pop_frame()
             self.ctx.loops.pop()
         handler = self._on_leave.get(kind)
         if handler is not None:
@@ -486,13 +510,13 @@ class ScopeTracker:
     def _open_scope(self, owner: cst.CSTNode) -> None:
         ctx = self.ctx
         if isinstance(owner, cst.FunctionDef):
-            ctx.frames.append(Frame("function", owner, is_async=owner.asynchronous is not None))
+            ctx.push_frame(Frame("function", owner, is_async=owner.asynchronous is not None))
             self._bind_parameters(owner.params)
         elif isinstance(owner, cst.Lambda):
-            ctx.frames.append(Frame("lambda", owner))
+            ctx.push_frame(Frame("lambda", owner))
             self._bind_parameters(owner.params)
         else:
-            ctx.frames.append(Frame("class", owner))
+            ctx.push_frame(Frame("class", owner))
             self._bind_attributes_of_self(owner)
 
     def _bind_attributes_of_self(self, node: cst.ClassDef) -> None:
@@ -509,7 +533,7 @@ class ScopeTracker:
 
     def _enter_comprehension(self, node: cst.ListComp | cst.SetComp | cst.DictComp | cst.GeneratorExp) -> None:
         # The element is visited before the ``for`` clauses: bind every clause's target up front.
-        self.ctx.frames.append(Frame("comprehension", node))
+        self.ctx.push_frame(Frame("comprehension", node))
         per_item: list[cst.CSTNode] = (
             [node.key, node.value] if isinstance(node, cst.DictComp) else [node.elt]
         )
@@ -533,7 +557,7 @@ class ScopeTracker:
         self._loop_regions[id(node.body)] = node
 
     def _leave_comprehension(self, node: cst.CSTNode) -> None:
-        self.ctx.frames.pop()
+        self.ctx.pop_frame()
 
     def _leave_import(self, node: cst.Import) -> None:
         for alias in node.names:
