@@ -190,3 +190,48 @@ def test_a_remembered_name_follows_later_bindings() -> None:
     assert ctx.qualified_name(node) == "requests.get"
     ctx.bind("client", "httpx")
     assert ctx.qualified_name(node) == "httpx.get"
+
+
+class _Recorder(ScopeTracker):
+    def __init__(self, ctx: FileContext) -> None:
+        super().__init__(ctx)
+        self.seen: list[int] = []
+
+    def enter(self, node: cst.CSTNode) -> None:
+        self.seen.append(id(node))
+        super().enter(node)
+
+
+class _EveryNode(cst.CSTVisitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[int] = []
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        from reviewer.checks.base import UNVISITED_NODE_TYPES
+
+        if not isinstance(node, UNVISITED_NODE_TYPES):
+            self.seen.append(id(node))
+        return True
+
+
+def test_the_traversal_reaches_every_node_libcst_does_but_whitespace_and_punctuation() -> None:
+    """The walk reads only the fields libcst's annotations say can hold a visited node: on every fixture and on
+    reviewer's own sources, it reaches exactly the nodes libcst's visitor does, less whitespace and punctuation."""
+    from pathlib import Path
+
+    here = Path(__file__).parent
+    files = [*sorted((here / "fixtures").rglob("*.py")), *sorted((here.parent / "src" / "reviewer").rglob("*.py"))]
+    checked = 0
+    for path in files:
+        try:
+            module = cst.parse_module(path.read_bytes())
+        except cst.ParserSyntaxError:
+            continue  # fixtures of broken files
+        ours = _Recorder(FileContext(path.name, "m", False, ""))
+        walk(module, [], ours)
+        theirs = _EveryNode()
+        module.visit(theirs)
+        assert sorted(ours.seen) == sorted(theirs.seen), path
+        checked += 1
+    assert checked > 100

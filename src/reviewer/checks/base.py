@@ -21,6 +21,7 @@ import dataclasses
 import functools
 import re
 import traceback
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -663,7 +664,25 @@ UNVISITED_NODE_TYPES = (
 
 @functools.cache
 def _child_fields(node_type: type) -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(node_type))
+    """The fields of a node type that can hold a visited node, going by libcst's annotations: whitespace and
+    punctuation fields, most of a node's fields, are not read at all."""
+    try:
+        hints = typing.get_type_hints(node_type)
+    except Exception:  # an annotation that does not resolve: read every field
+        hints = {}
+    return tuple(f.name for f in dataclasses.fields(node_type)
+                 if f.name not in hints or _may_hold_visited(hints[f.name]))
+
+
+def _may_hold_visited(annotation: Any) -> bool:
+    origin = typing.get_origin(annotation)
+    if origin is typing.Literal:
+        return False
+    if origin is not None:  # a union, a sequence...
+        return any(_may_hold_visited(argument) for argument in typing.get_args(annotation))
+    if not isinstance(annotation, type):
+        return True  # a type variable or an unresolved name: cannot tell
+    return issubclass(annotation, cst.CSTNode) and not issubclass(annotation, UNVISITED_NODE_TYPES)
 
 
 _NODE, _SEQUENCE, _OTHER = 0, 1, 2
