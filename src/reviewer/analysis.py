@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import functools
+import gc
 import re
 import signal
 import sys
@@ -319,6 +320,9 @@ def init_worker(plan: ScanPlan) -> None:
     raise_recursion_limit()
     check_classes()
     fact_collectors()
+    # What the worker holds now (modules, classes, compiled patterns) lives as long as it does: the collector
+    # need not walk it again on every full collection, and walking it would copy the pages shared with the parent.
+    gc.freeze()
 
 
 def analyze_in_worker(source: SourcePath, defer: bool) -> tuple[FileResult, str | None]:
