@@ -1,7 +1,7 @@
 """Scan speed and memory on real projects, against libcst's bare parse and peers, in one run.
 
 Usage: python bench/bench.py [--package django==5.1.4 --package django-oscar==4.2.1] [--source DIR]
-                             [--repeat 3] [--no-peers]
+                             [--repeat 3] [--no-peers] [--instructions]
 
 For each corpus (the sdist of each ``--package``, downloaded with pip into a temporary folder, or ``--source``),
 prints one table of median wall time, CPU time (user + system, the process and its workers) and peak memory (the
@@ -14,6 +14,11 @@ largest single process) for:
   ``bench/semgrep-rules.yaml``, ``-j2``), installed in a throwaway virtual environment (``--no-peers`` skips them);
 
 then the ratios the speed goals are stated in.
+
+Wall and CPU times move with whatever else the machine runs. ``--instructions`` adds, per corpus, the instructions
+each of libcst's bare parse (1 process), reviewer cold ``-j1`` and warm, bandit and ruff executes, counted by
+valgrind's callgrind (workers included): the same count on every run, so the ratios between them are steady. Under
+valgrind Python runs some 50 times slower: use it on a corpus the size of django-oscar.
 
 reviewer's own modules are compiled to bytecode first, as installing a wheel does: an editable install run with
 ``PYTHONDONTWRITEBYTECODE`` set would otherwise compile every module from source on every run (about 0.1 s).
@@ -92,6 +97,18 @@ def parse_only(files: list[Path], processes: int) -> int:
         return sum(pool.map(_parse_chunk, chunks))
 
 
+def instructions(command: list[str]) -> int:
+    """Instructions the command executes, its forked workers included, as valgrind's callgrind counts them."""
+    with tempfile.TemporaryDirectory() as out:
+        subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}/callgrind.%p", *command],
+                       check=False, capture_output=True)
+        total = 0
+        for profile in Path(out).iterdir():
+            with profile.open() as lines:
+                total += next(int(line.split()[1]) for line in lines if line.startswith("summary:"))
+        return total
+
+
 def run(command: list[str]) -> Measure:
     """Wall time, CPU time and peak memory of a command, its waited-for workers included."""
     started = time.perf_counter()
@@ -131,7 +148,7 @@ def peers_environment(folder: Path) -> Path | None:
     return folder / "bin"
 
 
-def bench_corpus(root: Path, repeat: int, peers: Path | None, work: Path) -> None:
+def bench_corpus(root: Path, repeat: int, peers: Path | None, work: Path, count_instructions: bool) -> None:
     files = python_files(root)
     lines = sum(len(p.read_bytes().splitlines()) for p in files)
     print(f"\n## {root.name}: {len(files):,} files, {lines:,} lines (median of {repeat} runs)\n")
@@ -192,6 +209,29 @@ def bench_corpus(root: Path, repeat: int, peers: Path | None, work: Path) -> Non
     print()
     for name, value in ratios.items():
         print(f"- {name}: {value:.2f}")
+    if count_instructions:
+        run(cached)  # the cache again holds every file as it is
+        counts = {
+            "libcst parse only, 1 process": instructions([sys.executable, __file__, "--parse-only", str(root)]),
+            "reviewer cold -j1": instructions([*scan, "-j1", "--no-cache"]),
+            "reviewer warm (nothing changed)": instructions(cached),
+        }
+        if peers is not None:
+            counts["bandit (all plugins)"] = instructions([str(peers / "bandit"), "-q", "-r", str(root), "-f",
+                                                           "json", "-o", os.devnull])
+            counts["ruff S,ASYNC,PERF,DJ --no-cache"] = instructions([str(peers / "ruff"), "check", "--no-cache",
+                                                                     "--select", "S,ASYNC,PERF,DJ", "--exit-zero",
+                                                                     "-q", str(root)])
+        print(f"\n| {'what':<36} | {'instructions (G)':>16} |")
+        print(f"|{'-' * 38}|{'-' * 18}|")
+        for name, count in counts.items():
+            print(f"| {name:<36} | {count / 1e9:>16.2f} |")
+        cold = counts["reviewer cold -j1"]
+        print(f"\n- cold -j1 / parse only, instructions: {cold / counts['libcst parse only, 1 process']:.2f}")
+        if peers is not None:
+            print(f"- cold -j1 / bandit, instructions: {cold / counts['bandit (all plugins)']:.2f}")
+            print(f"- warm / ruff, instructions: "
+                  f"{counts['reviewer warm (nothing changed)'] / counts['ruff S,ASYNC,PERF,DJ --no-cache']:.2f}")
 
 
 def main() -> None:
@@ -200,7 +240,15 @@ def main() -> None:
     parser.add_argument("--source", type=Path, action="append", help="scan this folder instead (repeatable)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-peers", action="store_true", help="do not install and time bandit, ruff and semgrep")
+    parser.add_argument("--instructions", action="store_true",
+                        help="also count instructions with valgrind's callgrind (slow: some 50x for Python)")
+    parser.add_argument("--parse-only", type=Path, help=argparse.SUPPRESS)  # the measured command of --instructions
     args = parser.parse_args()
+    if args.parse_only:
+        parse_only(python_files(args.parse_only), 1)
+        return
+    if args.instructions and shutil.which("valgrind") is None:
+        parser.error("--instructions needs valgrind on PATH")
     packages = args.package or ([] if args.source else ["django==5.1.4", "django-oscar==4.2.1"])
 
     import reviewer
@@ -211,7 +259,7 @@ def main() -> None:
         peers = None if args.no_peers else peers_environment(work / "peers")
         roots = [*(args.source or ()), *(download(p, work / f"corpus{n}") for n, p in enumerate(packages))]
         for number, root in enumerate(roots):
-            bench_corpus(root, args.repeat, peers, work / f"run{number}")
+            bench_corpus(root, args.repeat, peers, work / f"run{number}", args.instructions)
             shutil.rmtree(work / f"run{number}", ignore_errors=True)
 
 
