@@ -235,3 +235,32 @@ def test_the_traversal_reaches_every_node_libcst_does_but_whitespace_and_punctua
         assert sorted(ours.seen) == sorted(theirs.seen), path
         checked += 1
     assert checked > 100
+
+
+def test_the_node_classes_read_by_exact_type_have_no_subclasses() -> None:
+    """The name readers in checks/base.py compare exact types, which is only right while libcst has no subclass
+    of these."""
+    for node_class in (cst.Name, cst.Attribute, cst.Call, cst.Subscript, cst.Tuple, cst.List, cst.StarredElement):
+        assert node_class.__subclasses__() == [], node_class
+
+
+def test_descendants_match_libcsts_visitor_and_skip_inside_the_given_types() -> None:
+    from reviewer.checks.base import UNVISITED_NODE_TYPES, descendants
+
+    module = cst.parse_module(textwrap.dedent("""\
+        @route("/x")
+        def view(request, limit=default()):
+            def inner():
+                return hidden()
+            if request.GET:
+                return first(lambda: nested())
+            return [second(x) for x in items] or third
+    """))
+    function = module.body[0]
+    everything = _EveryNode()
+    function.visit(everything)
+    assert sorted(id(n) for n in descendants(function)) == sorted(everything.seen[1:])
+    calls = [cst.Module([]).code_for_node(n.func) for n in descendants(function, skip=(cst.FunctionDef, cst.Lambda))
+             if isinstance(n, cst.Call)]
+    assert sorted(calls) == ["default", "first", "route", "second"]
+    assert not any(isinstance(n, UNVISITED_NODE_TYPES) for n in descendants(module))

@@ -22,7 +22,7 @@ import functools
 import re
 import traceback
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -197,12 +197,15 @@ class FileContext:
     def _qualified_name(
         self, node: cst.BaseExpression, unresolved: Callable[[cst.Name], str | None] | None
     ) -> str | None:
-        if isinstance(node, cst.Name):
+        # Here and in the other name readers below, exact types rather than isinstance: libcst's node classes are
+        # abstract base classes, so an isinstance that fails goes through ABCMeta (these readers run for nearly
+        # every expression), and none of these classes has subclasses.
+        if type(node) is cst.Name:
             found, value = self.lookup(node.value)
             if not found and node.value in BUILTIN_NAMES:
                 value = f"builtins.{node.value}"
             return value if value is not None or unresolved is None else unresolved(node)
-        if isinstance(node, cst.Attribute):
+        if type(node) is cst.Attribute:
             dotted = dotted_name(node)
             if dotted is not None and dotted.startswith("self."):
                 # ``self.client.get``: the longest recorded ``self.x`` prefix wins.
@@ -215,10 +218,10 @@ class FileContext:
                         break
             base = self.qualified_name(node.value, unresolved)
             return None if base is None else f"{base}.{node.attr.value}"
-        if isinstance(node, cst.Call):
+        if type(node) is cst.Call:
             base = self.qualified_name(node.func, unresolved)
             return None if base is None else f"{base}()"
-        if isinstance(node, cst.Subscript):
+        if type(node) is cst.Subscript:
             base = self.qualified_name(node.value, unresolved)
             return None if base is None else f"{base}[]"
         return None
@@ -262,9 +265,9 @@ class FileContext:
 
 def dotted_name(node: cst.BaseExpression) -> str | None:
     """``a.b.c`` for a chain of names and attributes, else None."""
-    if isinstance(node, cst.Name):
+    if type(node) is cst.Name:
         return node.value
-    if isinstance(node, cst.Attribute):
+    if type(node) is cst.Attribute:
         base = dotted_name(node.value)
         return None if base is None else f"{base}.{node.attr.value}"
     return None
@@ -327,9 +330,9 @@ def keyword_argument(call: cst.Call, name: str) -> cst.BaseExpression | None:
 
 def last_name(node: cst.BaseExpression) -> str | None:
     """The name a reader sees last: ``password`` in ``form.password``, ``user`` in ``request.user``."""
-    if isinstance(node, cst.Name):
+    if type(node) is cst.Name:
         return node.value
-    if isinstance(node, cst.Attribute):
+    if type(node) is cst.Attribute:
         return node.attr.value
     return None
 
@@ -373,13 +376,13 @@ def pattern_to_regex(pattern: str) -> str:
 
 def shape(node: cst.BaseExpression) -> str:
     """How an expression reads, with call arguments and subscripts elided: ``Order.objects.filter().first``."""
-    if isinstance(node, cst.Name):
+    if type(node) is cst.Name:
         return node.value
-    if isinstance(node, cst.Attribute):
+    if type(node) is cst.Attribute:
         return f"{shape(node.value)}.{node.attr.value}"
-    if isinstance(node, cst.Call):
+    if type(node) is cst.Call:
         return f"{shape(node.func)}()"
-    if isinstance(node, cst.Subscript):
+    if type(node) is cst.Subscript:
         return f"{shape(node.value)}[...]"
     return "(...)"
 
@@ -404,14 +407,14 @@ def bound_names(target: cst.BaseExpression) -> list[str]:
 
 
 def _target_names(target: cst.BaseExpression) -> list[cst.Name]:
-    if isinstance(target, cst.Name):
+    if type(target) is cst.Name:
         return [target]
-    if isinstance(target, (cst.Tuple, cst.List)):
+    if type(target) in (cst.Tuple, cst.List):
         names: list[cst.Name] = []
         for element in target.elements:
             names += _target_names(element.value)
         return names
-    if isinstance(target, cst.StarredElement):
+    if type(target) is cst.StarredElement:
         return _target_names(target.value)
     return []
 
@@ -743,6 +746,29 @@ def walk(module: cst.Module, visitors: list[cst.BatchableCSTVisitor], tracker: S
         leave(node)
 
     visit(module)
+
+
+def descendants(node: cst.CSTNode, skip: tuple[type, ...] = ()) -> Iterator[cst.CSTNode]:
+    """The nodes below ``node`` that the traversal visits (not whitespace or punctuation), in its order: parents
+    first, statements in source order, decorators and class bases after the body. Nodes of the ``skip`` types are
+    yielded, their children are not. For a check that looks inside a subtree: libcst's ``visit`` rebuilds every
+    node it passes."""
+    pending = [node]
+    while pending:
+        current = pending.pop()
+        if current is not node:
+            yield current
+            if type(current) in skip:
+                continue
+        children: list[cst.CSTNode] = []
+        for field_name in _child_fields(type(current)):
+            value = getattr(current, field_name)
+            kind = _value_kind(type(value))
+            if kind == _NODE:
+                children.append(value)
+            elif kind == _SEQUENCE:
+                children += [item for item in value if _value_kind(type(item)) == _NODE]
+        pending += reversed(children)
 
 
 class GuardedVisitor(cst.BatchableCSTVisitor):

@@ -23,7 +23,15 @@ from dataclasses import dataclass
 import libcst as cst
 
 from reviewer.catalog import RuleSpec
-from reviewer.checks.base import Check, FileContext, keyword_argument, last_name, positional_arguments, string_value
+from reviewer.checks.base import (
+    Check,
+    FileContext,
+    descendants,
+    keyword_argument,
+    last_name,
+    positional_arguments,
+    string_value,
+)
 from reviewer.checks.django_orm import (
     LAZY_QUERYSET_METHODS,
     MANAGER_ATTRIBUTES,
@@ -351,36 +359,23 @@ def _allows_get(call: cst.Call) -> bool:
     return "GET" in names
 
 
-class _Collector(cst.CSTVisitor):
+@dataclass
+class _Body:
     """Returns and calls of one function, not of functions, lambdas or classes nested in it."""
 
-    def __init__(self, root: cst.FunctionDef) -> None:
-        self.root = root
-        self.returned: list[cst.BaseExpression] = []
-        self.called: set[str] = set()
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return node is self.root
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        return False
-
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
-
-    def visit_Return(self, node: cst.Return) -> None:
-        if node.value is not None:
-            self.returned.append(node.value)
-
-    def visit_Call(self, node: cst.Call) -> None:
-        func = node.func
-        self.called.add(func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", ""))
+    returned: list[cst.BaseExpression]
+    called: set[str]
 
 
-def _collected(node: cst.FunctionDef) -> _Collector:
-    collector = _Collector(node)
-    node.visit(collector)
-    return collector
+def _collected(node: cst.FunctionDef) -> _Body:
+    body = _Body([], set())
+    for inner in descendants(node, skip=(cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+        if type(inner) is cst.Return and inner.value is not None:
+            body.returned.append(inner.value)
+        elif type(inner) is cst.Call:
+            func = inner.func
+            body.called.add(func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", ""))
+    return body
 
 
 def _returned_values(node: cst.FunctionDef) -> list[cst.BaseExpression]:
