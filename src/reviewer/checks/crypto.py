@@ -35,6 +35,7 @@ from reviewer.checks.base import (
     Check,
     FileContext,
     argument,
+    descendants,
     keyword_arg,
     shape,
     string_value,
@@ -138,14 +139,11 @@ def _root_name(node: cst.BaseExpression) -> str | None:
 
 def _names_in(node: cst.CSTNode) -> Iterator[str]:
     """Every plain name and attribute name read in an expression."""
-    pending = [node]
-    while pending:
-        current = pending.pop()
+    for current in (node, *descendants(node)):
         if isinstance(current, cst.Name):
             yield current.value
         elif isinstance(current, cst.Attribute):
             yield current.attr.value
-        pending.extend(current.children)
 
 
 # -- RV303 ----------------------------------------------------------------------------------------------------------

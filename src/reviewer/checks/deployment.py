@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from reviewer.checks.base import Check, Frame, bound_names, dotted_name, keyword_arg, subscript_index
+from reviewer.checks.base import Check, Frame, bound_names, descendants, dotted_name, keyword_arg, subscript_index
 
 try:  # the regular expression parser moved in Python 3.11
     from re import _constants as sre_constants
@@ -667,14 +667,7 @@ class PermissiveCors(DeploymentCheck):
 
 
 def _calls_in(node: cst.BaseExpression) -> list[cst.Call]:
-    found: list[cst.Call] = []
-    pending: list[cst.CSTNode] = [node]
-    while pending:
-        current = pending.pop()
-        if isinstance(current, cst.Call):
-            found.append(current)
-        pending.extend(current.children)
-    return found
+    return [current for current in (node, *descendants(node)) if isinstance(current, cst.Call)]
 
 
 def _snake(name: str) -> str:
