@@ -138,8 +138,7 @@ def map_files(
             results.append(known[number])
             continue
         result, digest = next(analyzed)
-        if cache is not None and digest is not None:
-            cache.put(source.rel, source.module, source.is_package, digest, result)
+        _remember(cache, source, digest, result)
         results.append(result)
     return results, len(known)
 
@@ -158,9 +157,14 @@ def _place_confirmed(
     placed = analyzer.analyze([sources[number] for number in confirmed], defer=False)
     for number, (result, digest) in zip(confirmed, placed, strict=True):
         results[number] = result
-        source = sources[number]
-        if cache is not None and digest is not None:
-            cache.put(source.rel, source.module, source.is_package, digest, result)
+        _remember(cache, sources[number], digest, result)
+
+
+def _remember(cache: Cache | None, source: SourcePath, digest: str | None, result: FileResult) -> None:
+    """Cache a result under the digest of the bytes it was computed from; a failed or timed-out analysis has no
+    digest and is not cached."""
+    if cache is not None and digest is not None:
+        cache.put(source.rel, source.module, source.is_package, digest, result)
 
 
 def scan(
