@@ -168,7 +168,8 @@ def bench_corpus(root: Path, repeat: int, peers: Path | None, work: Path, count_
             "-o", os.devnull]
     cache = work / "cache"
     cached = [*scan, "-j2", "--cache-dir", str(cache)]
-    measure("reviewer cold -j1", lambda: run([*scan, "-j1", "--no-cache"]))
+    cold_one_job = [*scan, "-j1", "--no-cache"]
+    measure("reviewer cold -j1", lambda: run(cold_one_job))
     measure("reviewer cold -j2", lambda: run([*scan, "-j2", "--no-cache"]))
     run(cached)  # fill the cache
     measure("reviewer warm (nothing changed)", lambda: run(cached))
@@ -178,15 +179,16 @@ def bench_corpus(root: Path, repeat: int, peers: Path | None, work: Path, count_
     measure("reviewer warm, one file changed", lambda: run(cached),
             before=lambda: changed.write_bytes(original + f"\n# edit {next(counter)}\n".encode()))
     changed.write_bytes(original)
-    if peers is not None:
-        measure("bandit (all plugins)", lambda: run([str(peers / "bandit"), "-q", "-r", str(root), "-f", "json",
-                                                    "-o", os.devnull]))
-        measure("ruff S,ASYNC,PERF,DJ --no-cache", lambda: run([str(peers / "ruff"), "check", "--no-cache",
-                                                                "--select", "S,ASYNC,PERF,DJ", "--exit-zero", "-q",
-                                                                str(root)]))
-        measure("semgrep (local rules, -j2)", lambda: run([str(peers / "semgrep"), "scan", "--metrics=off",
-                                                           "--config", str(HERE / "semgrep-rules.yaml"), "-j", "2",
-                                                           "--quiet", "--json", "-o", os.devnull, str(root)]))
+    peer_commands = {} if peers is None else {
+        "bandit (all plugins)": [str(peers / "bandit"), "-q", "-r", str(root), "-f", "json", "-o", os.devnull],
+        "ruff S,ASYNC,PERF,DJ --no-cache": [str(peers / "ruff"), "check", "--no-cache", "--select",
+                                            "S,ASYNC,PERF,DJ", "--exit-zero", "-q", str(root)],
+        "semgrep (local rules, -j2)": [str(peers / "semgrep"), "scan", "--metrics=off", "--config",
+                                       str(HERE / "semgrep-rules.yaml"), "-j", "2", "--quiet", "--json", "-o",
+                                       os.devnull, str(root)],
+    }
+    for name, command in peer_commands.items():
+        measure(name, lambda command=command: run(command))
 
     print(f"| {'what':<36} | {'wall s':>7} | {'CPU s':>7} | {'peak MB':>8} |")
     print(f"|{'-' * 38}|{'-' * 9}|{'-' * 9}|{'-' * 10}|")
@@ -213,15 +215,12 @@ def bench_corpus(root: Path, repeat: int, peers: Path | None, work: Path, count_
         run(cached)  # the cache again holds every file as it is
         counts = {
             "libcst parse only, 1 process": instructions([sys.executable, __file__, "--parse-only", str(root)]),
-            "reviewer cold -j1": instructions([*scan, "-j1", "--no-cache"]),
+            "reviewer cold -j1": instructions(cold_one_job),
             "reviewer warm (nothing changed)": instructions(cached),
         }
-        if peers is not None:
-            counts["bandit (all plugins)"] = instructions([str(peers / "bandit"), "-q", "-r", str(root), "-f",
-                                                           "json", "-o", os.devnull])
-            counts["ruff S,ASYNC,PERF,DJ --no-cache"] = instructions([str(peers / "ruff"), "check", "--no-cache",
-                                                                     "--select", "S,ASYNC,PERF,DJ", "--exit-zero",
-                                                                     "-q", str(root)])
+        if peers is not None:  # not semgrep: its engine is a separate program, which callgrind does not follow
+            for name in ("bandit (all plugins)", "ruff S,ASYNC,PERF,DJ --no-cache"):
+                counts[name] = instructions(peer_commands[name])
         print(f"\n| {'what':<36} | {'instructions (G)':>16} |")
         print(f"|{'-' * 38}|{'-' * 18}|")
         for name, count in counts.items():
