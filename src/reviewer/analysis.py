@@ -115,7 +115,8 @@ def analyze_text(
             result.unplaced = [report.requires for report in ctx.reports if report.requires is not None]
         elif ctx.reports or ctx.located_facts:
             # Same nodes as the walk saw (no copy), so reports map to positions by identity.
-            positions = Positions(module)
+            positions = Positions(module, text)
+            positions.require(_located_nodes(ctx))
             for kind, record, node in ctx.located_facts:
                 span = _span(positions[node])
                 ctx.add_fact(kind, (*record, (span.line, span.column, span.end_line, span.end_column)))
@@ -131,6 +132,18 @@ def analyze_text(
     if UNUSED_SUPPRESSION_RULE in rule_ids and suppressions:
         result.findings += _unused_suppressions(suppressions, set(rule_ids), maker)
     return result
+
+
+def _located_nodes(ctx: FileContext) -> Iterator[cst.CSTNode]:
+    """The nodes whose positions a file's results need (fixes aside, which are found when resolved)."""
+    for report in ctx.reports:
+        yield report.node
+        if report.statement is not None:
+            yield report.statement
+        for node, _ in report.related:
+            yield node
+    for _, _, node in ctx.located_facts:
+        yield node
 
 
 def _placeable_later(ctx: FileContext, suppressions: dict[int, Suppression]) -> bool:

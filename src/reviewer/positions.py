@@ -1,24 +1,29 @@
 """Line and column positions of a parsed module's nodes, the way libcst's ``PositionProvider`` computes them, for
 a tenth of its cost.
 
-Positions come from generating the module's code once and counting lines and columns as tokens are added, exactly
+Positions come from generating the module's code and counting lines and columns as tokens are added, exactly
 as libcst's provider does (the same hooks: ``before_codegen``/``after_codegen`` around every node, and
 ``record_syntactic_position`` where a node's syntactic extent differs from the code it owns). What makes libcst's
 provider slow is around that pass: a metadata wrapper visit of the whole tree and a ``CodeRange`` object built for
 every node. Here every node gets a pair of tuples, and a ``CodeRange`` is only built for a node that is asked for:
-the few a file reports.
+the few a file reports. And only the top-level statements that hold those nodes are generated (see
+:class:`Positions`).
 """
 
 from __future__ import annotations
 
+import ast
 import re
-from collections.abc import Iterator, Mapping
+import warnings
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import libcst as cst
 from libcst._nodes.internal import CodegenState
 from libcst._position import CodePosition, CodeRange
+
+from reviewer.checks.base import descendants
 
 NEWLINE = re.compile(r"\r\n?|\n")
 Point = tuple[int, int]  # (line, 1-based; column, 0-based)
@@ -78,30 +83,109 @@ class _PositionState(CodegenState):
         return _SyntacticExtent(self, node, start_node, end_node)
 
 
-class Positions(Mapping[cst.CSTNode, CodeRange]):
-    """Node -> ``CodeRange``, as libcst's ``PositionProvider`` would give, built on access."""
+class Positions:
+    """Node -> ``CodeRange``, as libcst's ``PositionProvider`` would give, built on access.
 
-    def __init__(self, module: cst.Module) -> None:
-        state = _PositionState(default_indent=module.default_indent, default_newline=module.default_newline)
-        module._codegen(state)
-        self._spans = state.spans
+    Only the top-level statements holding the nodes asked for are generated, each from the line the stdlib parser
+    puts it on: a file reports on a few statements, and generating all of its code costs half its parse. Where the
+    stdlib parser cannot place the statements (syntax newer than the running Python), or a generated statement
+    does not land where it says, the whole module is generated instead.
+    """
+
+    def __init__(self, module: cst.Module, text: str) -> None:
+        self._module = module
+        self._spans: dict[cst.CSTNode, tuple[Point, Point]] = {}
+        # Per top-level statement not generated yet: (its first line, the node and line that confirm the placement).
+        self._pending = _placements(module, text)
+        if self._pending is None:
+            self._generate_module()
 
     def __getitem__(self, node: cst.CSTNode) -> CodeRange:
+        if node not in self._spans:
+            self.require((node,))
         (start_line, start_column), (end_line, end_column) = self._spans[node]
         return CodeRange(CodePosition(start_line, start_column), CodePosition(end_line, end_column))
 
+    def get(self, node: cst.CSTNode) -> CodeRange | None:
+        return self[node] if node in self else None
+
     def __contains__(self, node: object) -> bool:
+        if node not in self._spans and isinstance(node, cst.CSTNode):
+            self.require((node,))
         return node in self._spans
 
-    def __iter__(self) -> Iterator[cst.CSTNode]:
-        return iter(self._spans)
-
-    def __len__(self) -> int:
-        return len(self._spans)
+    def require(self, nodes: Iterable[cst.CSTNode]) -> None:
+        """Generate the statements holding ``nodes``, with one pass over the statements not generated yet."""
+        wanted = {id(node): node for node in nodes if node not in self._spans}
+        if not wanted or self._pending is None:
+            return
+        for statement in list(self._pending):
+            if id(statement) in wanted or any(id(node) in wanted for node in descendants(statement)):
+                if not self._generate(statement):
+                    return
+                wanted = {key: node for key, node in wanted.items() if node not in self._spans}
+                if not wanted:
+                    return
+        # The module itself, its header or footer comments, or a node from elsewhere.
+        self._generate_module()
 
     def of_type(self, *types: type) -> Iterator[tuple[cst.CSTNode, CodeRange]]:
-        """The positions of the nodes of some exact types only (cheaper than ``items()`` over the whole tree; a type
-        test, not ``isinstance``, which is slow for libcst's abstract node classes)."""
-        for node in self._spans:
+        """The positions of the nodes of some exact types (a type test, not ``isinstance``, which is slow for
+        libcst's abstract node classes) among the statements generated so far: those holding the nodes asked for."""
+        for node in list(self._spans):
             if type(node) in types:
                 yield node, self[node]
+
+    def _generate(self, statement: cst.CSTNode) -> bool:
+        """Generate one top-level statement from its line; False (and the whole module generated) when it does not
+        land where the stdlib parser put it."""
+        assert self._pending is not None
+        line, anchor, anchor_line = self._pending.pop(statement)
+        state = _PositionState(
+            default_indent=self._module.default_indent, default_newline=self._module.default_newline, line=line
+        )
+        statement._codegen(state)
+        if state.spans.get(anchor, ((0, 0),))[0][0] != anchor_line:
+            self._generate_module()
+            return False
+        self._spans.update(state.spans)
+        return True
+
+    def _generate_module(self) -> None:
+        state = _PositionState(default_indent=self._module.default_indent, default_newline=self._module.default_newline)
+        self._module._codegen(state)
+        self._spans = state.spans
+        self._pending = None
+
+
+def _placements(module: cst.Module, text: str) -> dict[cst.CSTNode, tuple[int, cst.CSTNode, int]] | None:
+    """Per top-level statement: the line its generated code starts on, and a node of it with the line the stdlib
+    parser gives that node (to check the placement against). None when the stdlib parser rejects the text or
+    counts statements differently."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            parsed = ast.parse(text).body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    placements: dict[cst.CSTNode, tuple[int, cst.CSTNode, int]] = {}
+    index = 0
+    for statement in module.body:
+        if index >= len(parsed):
+            return None
+        counterpart = parsed[index]
+        lines_before = len(statement.leading_lines)
+        if isinstance(statement, cst.SimpleStatementLine):
+            anchor: cst.CSTNode = statement.body[0]
+            anchor_line = counterpart.lineno
+            index += len(statement.body)
+        elif getattr(statement, "decorators", ()):
+            first = statement.decorators[0]  # type: ignore[attr-defined]
+            anchor, anchor_line = first.decorator, counterpart.decorator_list[0].lineno  # type: ignore[attr-defined]
+            lines_before += len(first.leading_lines)
+            index += 1
+        else:
+            anchor, anchor_line = statement, counterpart.lineno
+            index += 1
+        placements[statement] = (anchor_line - lines_before, anchor, anchor_line)
+    return placements if index == len(parsed) else None
