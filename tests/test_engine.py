@@ -18,6 +18,7 @@ import pytest
 from conftest import Explodes, FlagCalls, FlagTarget, build_plan, make_spec
 
 import reviewer.analysis
+import reviewer.checks.base
 import reviewer.cache
 from reviewer.analysis import analyze_file, analyze_text
 from reviewer.discover import SourcePath, discover
@@ -499,6 +500,30 @@ def test_deferred_positions_give_the_same_findings(name: str, jobs: int, tmp_pat
                       key=lambda f: f.sort_key)
     for run in ("cold", "warm"):
         assert scan(sources, plan, str(root), jobs).findings == expected, run
+
+
+def test_a_files_tree_is_freed_when_its_analysis_ends() -> None:
+    """Reference counting frees a file's tree, the checks and their context as soon as the file is done: a reference
+    cycle among them would keep every tree alive until a full garbage collection, and make the collector walk it."""
+    import gc
+
+    plan = _all_rules_plan()
+    sources, _ = discover([Path(__file__).parent / "fixtures" / "django_shop"], Path(__file__).parent / "fixtures",
+                          [], respect_gitignore=False)
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        results = [analyze_file(source, plan)[0] for source in sources]
+        gc.collect()
+        left = {type(thing).__name__ for thing in gc.garbage
+                if isinstance(thing, (cst.CSTNode, reviewer.checks.base.FileContext, reviewer.checks.base.Check))}
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert any(result.findings or result.candidates for result in results)
+    assert not left
 
 
 def test_candidates_that_hold_by_absence_are_placed_at_once(tmp_path: Path) -> None:

@@ -466,8 +466,6 @@ class ScopeTracker:
         self._scope_bodies: dict[int, cst.CSTNode] = {}
         # Nodes evaluated once per iteration of a loop, by node identity -> the loop.
         self._loop_regions: dict[int, cst.CSTNode] = {}
-        self._on_enter = self._enter_handlers()
-        self._on_leave = self._leave_handlers()
 
     # The hooks run for every node of every parsed file, so they dispatch on the exact node type with one dict
     # lookup: ``isinstance`` against libcst's abstract base classes is an order of magnitude slower.
@@ -475,9 +473,9 @@ class ScopeTracker:
         kind = type(node)
         if kind in STATEMENT_TYPES:
             self.ctx.statements.append(node)
-        handler = self._on_enter.get(kind)
+        handler = _ON_ENTER.get(kind)
         if handler is not None:
-            handler(node)
+            handler(self, node)
         scope = self._scope_bodies.get(id(node))
         if scope is not None:
             self._open_scope(scope)
@@ -494,9 +492,9 @@ class ScopeTracker:
         if self._scope_bodies.pop(id(node), None) is not None:
             self.ctx.pop_frame()
             self.ctx.loops.pop()
-        handler = self._on_leave.get(kind)
+        handler = _ON_LEAVE.get(kind)
         if handler is not None:
-            handler(node)
+            handler(self, node)
 
     # A function's or class's own scope starts at its body: decorators, parameter defaults, annotations and class
     # bases are evaluated in the enclosing scope.
@@ -609,36 +607,6 @@ class ScopeTracker:
         if node.name is not None:
             self._bind_target(node.name.name, UNKNOWN)
 
-    def _enter_handlers(self) -> dict[type, Callable[[Any], None]]:
-        return {
-            cst.FunctionDef: self._enter_function,
-            cst.Lambda: self._enter_lambda,
-            cst.ClassDef: self._enter_class,
-            cst.For: self._enter_for,
-            cst.While: self._enter_while,
-            cst.ListComp: self._enter_comprehension,
-            cst.SetComp: self._enter_comprehension,
-            cst.DictComp: self._enter_comprehension,
-            cst.GeneratorExp: self._enter_comprehension,
-        }
-
-    def _leave_handlers(self) -> dict[type, Callable[[Any], None]]:
-        return {
-            cst.ListComp: self._leave_comprehension,
-            cst.SetComp: self._leave_comprehension,
-            cst.DictComp: self._leave_comprehension,
-            cst.GeneratorExp: self._leave_comprehension,
-            cst.Import: self._leave_import,
-            cst.ImportFrom: self._leave_import_from,
-            cst.Assign: self._leave_assign,
-            cst.AnnAssign: self._leave_annotated_assign,
-            cst.AugAssign: self._leave_augmented_assign,
-            cst.NamedExpr: self._leave_named_expr,
-            cst.WithItem: self._leave_with_item,
-            cst.ExceptHandler: self._leave_except_handler,
-            cst.ExceptStarHandler: self._leave_except_handler,
-        }
-
     def _bind_parameters(self, params: cst.Parameters) -> None:
         for param in (*params.posonly_params, *params.params, *params.kwonly_params):
             self.ctx.bind(param.name.value, UNKNOWN)
@@ -655,6 +623,36 @@ class ScopeTracker:
         for name in names:
             self.ctx.bind(name.value, value if isinstance(target, cst.Name) else UNKNOWN)
 
+
+
+# The tracker's hooks by exact node type: plain functions of (tracker, node). Bound methods kept on the tracker would
+# make it refer to itself, and that cycle would keep each file's tree alive until the garbage collector ran.
+_ON_ENTER: dict[type, Callable[[ScopeTracker, Any], None]] = {
+    cst.FunctionDef: ScopeTracker._enter_function,
+    cst.Lambda: ScopeTracker._enter_lambda,
+    cst.ClassDef: ScopeTracker._enter_class,
+    cst.For: ScopeTracker._enter_for,
+    cst.While: ScopeTracker._enter_while,
+    cst.ListComp: ScopeTracker._enter_comprehension,
+    cst.SetComp: ScopeTracker._enter_comprehension,
+    cst.DictComp: ScopeTracker._enter_comprehension,
+    cst.GeneratorExp: ScopeTracker._enter_comprehension,
+}
+_ON_LEAVE: dict[type, Callable[[ScopeTracker, Any], None]] = {
+    cst.ListComp: ScopeTracker._leave_comprehension,
+    cst.SetComp: ScopeTracker._leave_comprehension,
+    cst.DictComp: ScopeTracker._leave_comprehension,
+    cst.GeneratorExp: ScopeTracker._leave_comprehension,
+    cst.Import: ScopeTracker._leave_import,
+    cst.ImportFrom: ScopeTracker._leave_import_from,
+    cst.Assign: ScopeTracker._leave_assign,
+    cst.AnnAssign: ScopeTracker._leave_annotated_assign,
+    cst.AugAssign: ScopeTracker._leave_augmented_assign,
+    cst.NamedExpr: ScopeTracker._leave_named_expr,
+    cst.WithItem: ScopeTracker._leave_with_item,
+    cst.ExceptHandler: ScopeTracker._leave_except_handler,
+    cst.ExceptStarHandler: ScopeTracker._leave_except_handler,
+}
 
 # Whitespace, comments and punctuation: no check looks at them as nodes (suppression comments are found with the
 # tokenizer), and they are a large share of a tree's nodes.
@@ -762,7 +760,12 @@ def walk(module: cst.Module, visitors: list[cst.BatchableCSTVisitor], tracker: S
             method(node)
         leave(node)
 
-    visit(module)
+    try:
+        visit(module)
+    finally:
+        # ``visit`` calls itself through its closure: a cycle that would keep the visitors, and with them the file's
+        # tree, alive until the garbage collector ran. Clearing the name breaks it.
+        visit = None  # type: ignore[assignment]
 
 
 def descendants(node: cst.CSTNode, skip: tuple[type, ...] = ()) -> Iterator[cst.CSTNode]:
