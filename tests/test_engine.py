@@ -4,6 +4,7 @@ that does not depend on the number of worker processes."""
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import subprocess
@@ -18,8 +19,8 @@ import pytest
 from conftest import Explodes, FlagCalls, FlagTarget, build_plan, make_spec
 
 import reviewer.analysis
-import reviewer.checks.base
 import reviewer.cache
+import reviewer.checks.base
 from reviewer.analysis import analyze_file, analyze_text
 from reviewer.discover import SourcePath, discover
 from reviewer.engine import scan
@@ -505,8 +506,6 @@ def test_deferred_positions_give_the_same_findings(name: str, jobs: int, tmp_pat
 def test_a_files_tree_is_freed_when_its_analysis_ends() -> None:
     """Reference counting frees a file's tree, the checks and their context as soon as the file is done: a reference
     cycle among them would keep every tree alive until a full garbage collection, and make the collector walk it."""
-    import gc
-
     plan = _all_rules_plan()
     sources, _ = discover([Path(__file__).parent / "fixtures" / "django_shop"], Path(__file__).parent / "fixtures",
                           [], respect_gitignore=False)
@@ -524,6 +523,31 @@ def test_a_files_tree_is_freed_when_its_analysis_ends() -> None:
         gc.enable()
     assert any(result.findings or result.candidates for result in results)
     assert not left
+
+
+def test_the_collector_is_paused_only_while_a_file_is_analyzed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text("x = 1\n")
+    sources, _ = discover([tmp_path], tmp_path, [], respect_gitignore=False)
+    plan = _all_rules_plan()
+    during = []
+    analyze = reviewer.analysis.analyze_file
+
+    def watched(*args, **kwargs):
+        during.append(gc.isenabled())
+        return analyze(*args, **kwargs)
+
+    monkeypatch.setattr(reviewer.analysis, "analyze_file", watched)
+    assert gc.isenabled()
+    reviewer.analysis.safe_analyze(sources[0], plan)
+    assert during == [False] and gc.isenabled()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(reviewer.analysis, "analyze_file", broken)
+    result, digest = reviewer.analysis.safe_analyze(sources[0], plan)
+    assert result.notices[0].kind is NoticeKind.INTERNAL_ERROR and digest is None
+    assert gc.isenabled()
 
 
 def test_candidates_that_hold_by_absence_are_placed_at_once(tmp_path: Path) -> None:

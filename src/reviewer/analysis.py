@@ -370,7 +370,14 @@ def time_limit(seconds: float | None) -> Iterator[None]:
 
 
 def safe_analyze(source: SourcePath, plan: ScanPlan, *, defer: bool = False) -> tuple[FileResult, str | None]:
-    """:func:`analyze_file`, with every failure a notice; those results have no digest, so they are not cached."""
+    """:func:`analyze_file`, with every failure a notice; those results have no digest, so they are not cached.
+
+    The cyclic garbage collector is paused while a file is analyzed. A file's tree is most of what the analysis
+    allocates, lives until it ends and is freed by reference counting then (no cycle holds it); collections during
+    the analysis would only walk it again and again as it aged (2.4% of the instructions of a django-oscar scan,
+    30% of the time of a 4 MB generated file). What little cyclic garbage a file leaves is collected between files."""
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         with time_limit(plan.file_timeout):
             return analyze_file(source, plan, defer=defer)
@@ -381,4 +388,7 @@ def safe_analyze(source: SourcePath, plan: ScanPlan, *, defer: bool = False) -> 
         notice = Notice(source.rel, NoticeKind.SYNTAX_ERROR, "too deeply nested")
     except Exception as exc:
         notice = Notice(source.rel, NoticeKind.INTERNAL_ERROR, f"internal error: {type(exc).__name__}: {exc}")
+    finally:
+        if collecting:
+            gc.enable()
     return FileResult(source.rel, notices=[notice]), None
