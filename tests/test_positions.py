@@ -9,6 +9,7 @@ import pytest
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from reviewer.positions import Positions
+from reviewer.source import Parsed, SourceError, parse
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TRICKY = [
@@ -24,34 +25,34 @@ TRICKY = [
 ]
 
 
-def assert_same_positions(module: cst.Module, code: str) -> None:
+def assert_same_positions(parsed: Parsed) -> None:
     """Every node, asked for one at a time in an order unrelated to the source's, so that statements are generated
     one by one, out of order."""
-    expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-    ours = Positions(module, code)
+    expected = MetadataWrapper(parsed.module, unsafe_skip_copy=True).resolve(PositionProvider)
+    ours = Positions(*parsed)
     nodes = sorted(expected, key=lambda node: hash(type(node).__name__) ^ id(node))
     assert all(ours[node] == expected[node] for node in nodes)
 
 
-def generates_whole_module(module: cst.Module, code: str) -> bool:
-    ours = Positions(module, code)
-    ours.require([module.body[-1]] if module.body else [])
-    return all(statement in ours._spans for statement in module.body)
+def generates_whole_module(parsed: Parsed) -> bool:
+    ours = Positions(*parsed)
+    ours.require([parsed.module.body[-1]] if parsed.module.body else [])
+    return all(statement in ours._spans for statement in parsed.module.body)
 
 
 @pytest.mark.parametrize("code", TRICKY)
 def test_tricky_code(code: str) -> None:
-    assert_same_positions(cst.parse_module(code), code)
+    assert_same_positions(parse(code, "m.py"))
 
 
 def test_statements_are_generated_only_when_asked_for() -> None:
     code = "import os\n\n\n# about f\n@decorator\n\n# more\n@other(\n  1)\ndef f():\n    pass\nx = 1; y = 2\n"
-    module = cst.parse_module(code)
-    ours = Positions(module, code)
-    assignment = module.body[2].body[1]
+    parsed = parse(code, "m.py")
+    ours = Positions(*parsed)
+    assignment = parsed.module.body[2].body[1]
     assert ours[assignment].start.line == 12
-    assert module.body[1] not in ours._spans
-    assert not generates_whole_module(module, code)
+    assert parsed.module.body[1] not in ours._spans
+    assert not generates_whole_module(parsed)
 
 
 @pytest.mark.parametrize("code", [
@@ -59,8 +60,7 @@ def test_statements_are_generated_only_when_asked_for() -> None:
     "x = 1\n# trailing comment\n",  # a node outside every statement: the module's footer
 ])
 def test_the_whole_module_is_generated_where_statements_cannot_be_placed(code: str) -> None:
-    module = cst.parse_module(code)
-    assert_same_positions(module, code)
+    assert_same_positions(parse(code, "m.py"))
 
 
 def test_a_misplaced_statement_falls_back_to_the_whole_module(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -70,15 +70,14 @@ def test_a_misplaced_statement_falls_back_to_the_whole_module(monkeypatch: pytes
 
     placed = positions._placements
 
-    def one_line_off(module: cst.Module, text: str):
+    def one_line_off(module: cst.Module, statement_lines):
         return {statement: (line + 1, anchor, anchor_line)
-                for statement, (line, anchor, anchor_line) in placed(module, text).items()}
+                for statement, (line, anchor, anchor_line) in placed(module, statement_lines).items()}
 
     monkeypatch.setattr(positions, "_placements", one_line_off)
-    code = "x = 1\n\ndef f():\n    return 2\n"
-    module = cst.parse_module(code)
-    assert generates_whole_module(module, code)
-    assert_same_positions(module, code)
+    parsed = parse("x = 1\n\ndef f():\n    return 2\n", "m.py")
+    assert generates_whole_module(parsed)
+    assert_same_positions(parsed)
 
 
 def test_every_fixture_file() -> None:
@@ -86,18 +85,16 @@ def test_every_fixture_file() -> None:
     assert len(files) > 100
     for path in files:
         try:
-            code = path.read_text(encoding="utf-8")
-            module = cst.parse_module(code)
-        except (cst.ParserSyntaxError, UnicodeDecodeError):
+            parsed = parse(path.read_text(encoding="utf-8"), path.name)
+        except (SourceError, UnicodeDecodeError):
             continue  # the hostile-input fixtures
-        assert_same_positions(module, code)
+        assert_same_positions(parsed)
 
 
 def test_positions_by_type() -> None:
-    code = "class A:\n    def f(self):\n        pass\nclass B:\n    pass\n"
-    module = cst.parse_module(code)
-    positions = Positions(module, code)
-    positions.require([module.body[0]])
+    parsed = parse("class A:\n    def f(self):\n        pass\nclass B:\n    pass\n", "m.py")
+    positions = Positions(*parsed)
+    positions.require([parsed.module.body[0]])
     found = {node.name.value: where.start.line for node, where in positions.of_type(cst.FunctionDef, cst.ClassDef)}
     assert found == {"A": 1, "f": 2}  # B's statement holds nothing asked for
 

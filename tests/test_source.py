@@ -125,7 +125,7 @@ def test_utf16_and_utf32_with_a_bom(encoding: str) -> None:
 # -- parsing -------------------------------------------------------------------------------------------------------
 
 def test_parses_valid_code() -> None:
-    assert parse("x = 1\r\ny = 2\r\n", "m.py").code == "x = 1\r\ny = 2\r\n"
+    assert parse("x = 1\r\ny = 2\r\n", "m.py").module.code == "x = 1\r\ny = 2\r\n"
 
 
 def test_nul_bytes() -> None:
@@ -143,7 +143,7 @@ def test_syntax_error_names_the_problem_and_the_line() -> None:
 
 def test_syntax_only_libcst_knows_is_still_parsed() -> None:
     """The stdlib parser of the running Python may not know newer syntax; libcst decides what is valid."""
-    module = parse("type Alias = list[int]\n", "m.py")
+    module, _ = parse("type Alias = list[int]\n", "m.py")
     assert module.code == "type Alias = list[int]\n"
 
 
@@ -155,7 +155,7 @@ def test_parsing_emits_no_warnings() -> None:
 
 def test_nesting_limit_boundary() -> None:
     shallow = "x = " + "-" * (MAX_NESTING - 10) + "a\n"
-    assert parse(shallow, "m.py").code == shallow
+    assert parse(shallow, "m.py").module.code == shallow
     notice = _error(parse, "x = " + "-" * (MAX_NESTING + 10) + "a\n", "m.py")
     assert notice.kind is NoticeKind.SYNTAX_ERROR
     assert notice.message == f"too deeply nested to parse (more than {MAX_NESTING} levels)"
@@ -202,7 +202,7 @@ def test_many_shallow_statements_are_not_too_deep(newline: str) -> None:
     """Operator counts start over at each statement, whatever ends the line (``type`` is only known to the stdlib
     parser from Python 3.12, so older interpreters take the token-scan path here)."""
     text = newline.join(["type X = int", *(f"v{i} = a + b * c - d" for i in range(400)), ""])
-    assert len(parse(text, "m.py").body) == 401
+    assert len(parse(text, "m.py").module.body) == 401
 
 
 @pytest.mark.parametrize("text", ["x = 1\n", "def broken(:\n"])
@@ -220,4 +220,4 @@ def test_nodes_built_after_a_parse_are_validated_again(text: str) -> None:
 
 def test_parsed_tree_renders_its_source_exactly() -> None:
     source = 'async def f(a, /, *b, c=1, **d) -> "x":\n    return [i async for i in a if i] or {**d} @ (b,)\n'
-    assert parse(source, "m.py").code == source
+    assert parse(source, "m.py").module.code == source

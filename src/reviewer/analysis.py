@@ -7,7 +7,6 @@ cache does without them.
 
 from __future__ import annotations
 
-import ast
 import contextlib
 import functools
 import gc
@@ -15,7 +14,6 @@ import re
 import signal
 import sys
 import threading
-import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -41,7 +39,7 @@ from reviewer.fixes import resolve as resolve_fix
 from reviewer.index import CONFIRMED_BY_ABSENCE
 from reviewer.plan import UNUSED_SUPPRESSION_RULE, ScanPlan
 from reviewer.positions import Positions
-from reviewer.source import SourceError, decode, parse, read_bytes
+from reviewer.source import SourceError, decode, parse, read_bytes, stdlib_parse
 from reviewer.suppress import Suppression, find_suppressions, match_suppression
 
 NEWLINE = re.compile(r"\r\n|\r|\n")
@@ -83,7 +81,7 @@ def analyze_text(
     ctx = FileContext(rel, module_name, is_package, text)
     if active:
         try:
-            module = parse(text, rel)
+            module, statement_lines = parse(text, rel)
         except SourceError as exc:
             result.notices.append(exc.notice)
             return result
@@ -115,7 +113,7 @@ def analyze_text(
             result.unplaced = [report.requires for report in ctx.reports if report.requires is not None]
         elif ctx.reports or ctx.located_facts:
             # Same nodes as the walk saw (no copy), so reports map to positions by identity.
-            positions = Positions(module, text)
+            positions = Positions(module, statement_lines)
             positions.require(_located_nodes(ctx))
             for kind, record, node in ctx.located_facts:
                 span = _span(positions[node])
@@ -159,9 +157,7 @@ def _stdlib_syntax_error(text: str, rel: str) -> Notice | None:
     """A notice when the stdlib parser rejects the file and libcst agrees (libcst may know newer syntax than the
     running Python; its notice then says what is wrong)."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # invalid escape sequences and the like are not ours to report
-            ast.parse(text, filename=rel)
+        stdlib_parse(text, filename=rel)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         try:
             parse(text, rel)

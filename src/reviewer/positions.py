@@ -12,9 +12,7 @@ the few a file reports. And only the top-level statements that hold those nodes 
 
 from __future__ import annotations
 
-import ast
 import re
-import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +22,7 @@ from libcst._nodes.internal import CodegenState
 from libcst._position import CodePosition, CodeRange
 
 from reviewer.checks.base import descendants
+from reviewer.source import StatementLines
 
 NEWLINE = re.compile(r"\r\n?|\n")
 Point = tuple[int, int]  # (line, 1-based; column, 0-based)
@@ -87,16 +86,17 @@ class Positions:
     """Node -> ``CodeRange``, as libcst's ``PositionProvider`` would give, built on access.
 
     Only the top-level statements holding the nodes asked for are generated, each from the line the stdlib parser
-    puts it on: a file reports on a few statements, and generating all of its code costs half its parse. Where the
-    stdlib parser cannot place the statements (syntax newer than the running Python), or a generated statement
-    does not land where it says, the whole module is generated instead.
+    puts it on (``statement_lines``, which the parse gives: see :class:`reviewer.source.Parsed`): a file reports on
+    a few statements, and generating all of its code costs half its parse. Where the stdlib parser cannot place the
+    statements (syntax newer than the running Python), or a generated statement does not land where it says, the
+    whole module is generated instead.
     """
 
-    def __init__(self, module: cst.Module, text: str) -> None:
+    def __init__(self, module: cst.Module, statement_lines: StatementLines | None) -> None:
         self._module = module
         self._spans: dict[cst.CSTNode, tuple[Point, Point]] = {}
         # Per top-level statement not generated yet: (its first line, the node and line that confirm the placement).
-        self._pending = _placements(module, text)
+        self._pending = _placements(module, statement_lines)
         if self._pending is None:
             self._generate_module()
 
@@ -132,7 +132,7 @@ class Positions:
     def of_type(self, *types: type) -> Iterator[tuple[cst.CSTNode, CodeRange]]:
         """The positions of the nodes of some exact types (a type test, not ``isinstance``, which is slow for
         libcst's abstract node classes) among the statements generated so far: those holding the nodes asked for."""
-        for node in list(self._spans):
+        for node in self._spans:
             if type(node) in types:
                 yield node, self[node]
 
@@ -158,34 +158,34 @@ class Positions:
         self._pending = None
 
 
-def _placements(module: cst.Module, text: str) -> dict[cst.CSTNode, tuple[int, cst.CSTNode, int]] | None:
+def _placements(
+    module: cst.Module, statement_lines: StatementLines | None
+) -> dict[cst.CSTNode, tuple[int, cst.CSTNode, int]] | None:
     """Per top-level statement: the line its generated code starts on, and a node of it with the line the stdlib
-    parser gives that node (to check the placement against). None when the stdlib parser rejects the text or
+    parser gives that node (to check the placement against). None when the stdlib parser rejected the text or
     counts statements differently."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            parsed = ast.parse(text).body
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    if statement_lines is None:
         return None
     placements: dict[cst.CSTNode, tuple[int, cst.CSTNode, int]] = {}
     index = 0
     for statement in module.body:
-        if index >= len(parsed):
+        if index >= len(statement_lines):
             return None
-        counterpart = parsed[index]
+        line, decorator_line = statement_lines[index]
         lines_before = len(statement.leading_lines)
         if isinstance(statement, cst.SimpleStatementLine):
             anchor: cst.CSTNode = statement.body[0]
-            anchor_line = counterpart.lineno
+            anchor_line = line
             index += len(statement.body)
         elif getattr(statement, "decorators", ()):
+            if decorator_line is None:
+                return None
             first = statement.decorators[0]  # type: ignore[attr-defined]
-            anchor, anchor_line = first.decorator, counterpart.decorator_list[0].lineno  # type: ignore[attr-defined]
+            anchor, anchor_line = first.decorator, decorator_line
             lines_before += len(first.leading_lines)
             index += 1
         else:
-            anchor, anchor_line = statement, counterpart.lineno
+            anchor, anchor_line = statement, line
             index += 1
         placements[statement] = (anchor_line - lines_before, anchor, anchor_line)
-    return placements if index == len(parsed) else None
+    return placements if index == len(statement_lines) else None

@@ -13,7 +13,7 @@ import re
 import stat
 import tokenize
 import warnings
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from reviewer.findings import Notice, NoticeKind
 
@@ -148,20 +148,37 @@ def _decode_message(data: bytes, encoding: str, exc: UnicodeDecodeError) -> str:
     return f"{what}: cannot decode byte 0x{data[exc.start]:02x} at line {line}, column {column} ({exc.reason})"
 
 
-def parse(text: str, rel: str) -> cst.Module:
+# Per top-level statement of the stdlib parser's tree: its line, and its first decorator's line (None without
+# decorators). What places a statement's positions without generating the code before it (see reviewer.positions).
+StatementLines = list[tuple[int, int | None]]
+
+
+class Parsed(NamedTuple):
+    module: cst.Module
+    statement_lines: StatementLines | None  # None when the stdlib parser rejects the file
+
+
+def stdlib_parse(text: str, filename: str = "<unknown>") -> ast.Module:
+    """``ast.parse``, with its warnings silenced: invalid escape sequences and the like are not ours to report."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ast.parse(text, filename=filename)
+
+
+def parse(text: str, rel: str) -> Parsed:
     # Imported here: reading and hashing files for the cache must not pay for loading the parser.
     import libcst as cst
 
     if "\x00" in text:
         raise SourceError(Notice(rel, NoticeKind.SYNTAX_ERROR, "source contains NUL bytes"))
-    stdlib_error = _check_nesting(text, rel)
+    statement_lines, stdlib_error = _check_nesting(text, rel)
     # Every node the parser builds runs libcst's validation, which checks what only hand-built nodes can get wrong
     # (a tenth of the parse). The parser's own nodes are valid by construction, so validation is off while it
     # runs; libcst's source says as much where it validates.
     validate = cst.CSTNode.__post_init__
     cst.CSTNode.__post_init__ = _parsed_node  # type: ignore[method-assign]
     try:
-        return cst.parse_module(text)
+        return Parsed(cst.parse_module(text), statement_lines)
     except cst.ParserSyntaxError as exc:
         if stdlib_error is not None and isinstance(stdlib_error.lineno, int):
             # CPython says what is wrong, and where, far better than libcst ("Missing parentheses in call to
@@ -189,29 +206,32 @@ def _too_deep(rel: str, line: int | None = None, reason: str = f"more than {MAX_
     return SourceError(Notice(rel, NoticeKind.SYNTAX_ERROR, f"too deeply nested to parse ({reason})", line=line))
 
 
-def _check_nesting(text: str, rel: str) -> SyntaxError | None:
-    """Refuse code nested too deeply for libcst, before libcst sees it (see ``MAX_NESTING``); returns the stdlib
-    parser's syntax error, if any.
+def _check_nesting(text: str, rel: str) -> tuple[StatementLines | None, SyntaxError | None]:
+    """Refuse code nested too deeply for libcst, before libcst sees it (see ``MAX_NESTING``); returns the lines of
+    the stdlib parser's top-level statements, or its syntax error.
 
     The stdlib parser is a small fraction of libcst's cost and fails cleanly on deep input. When it rejects the file
     for another reason (libcst may know newer syntax than this interpreter), a token scan estimates the depth."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # invalid escape sequences and the like are not ours to report
-            tree = ast.parse(text)
+        tree = stdlib_parse(text)
     except (RecursionError, MemoryError):
         raise _too_deep(rel) from None
     except SyntaxError as exc:
         if "too many nested" in (exc.msg or "") or "too complex" in (exc.msg or ""):
             raise _too_deep(rel, exc.lineno if isinstance(exc.lineno, int) else None, exc.msg) from None
         _check_token_nesting(text, rel)
-        return exc
+        return None, exc
     except ValueError:
-        return None  # e.g. surrogates: libcst reports what is wrong
+        return None, None  # e.g. surrogates: libcst reports what is wrong
     line = _ast_depth(tree)
     if line is not None:
         raise _too_deep(rel, line)
-    return None
+    return [(statement.lineno, _first_decorator_line(statement)) for statement in tree.body], None
+
+
+def _first_decorator_line(statement: ast.stmt) -> int | None:
+    decorators = getattr(statement, "decorator_list", None)
+    return decorators[0].lineno if decorators else None
 
 
 def _ast_depth(tree: ast.AST) -> int | None:
