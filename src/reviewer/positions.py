@@ -145,7 +145,8 @@ class Positions:
             default_indent=self._module.default_indent, default_newline=self._module.default_newline, line=line
         )
         statement._codegen(state)
-        if state.spans.get(anchor, ((0, 0),))[0][0] != anchor_line:
+        anchor_span = state.spans.get(anchor)
+        if anchor_span is None or anchor_span[0][0] != anchor_line:
             self._generate_module()
             return False
         self._spans.update(state.spans)

@@ -624,7 +624,6 @@ class ScopeTracker:
             self.ctx.bind(name.value, value if isinstance(target, cst.Name) else UNKNOWN)
 
 
-
 # The tracker's hooks by exact node type: plain functions of (tracker, node). Bound methods kept on the tracker would
 # make it refer to itself, and that cycle would keep each file's tree alive until the garbage collector ran.
 _ON_ENTER: dict[type, Callable[[ScopeTracker, Any], None]] = {
