@@ -66,6 +66,8 @@ class Definitions:
         self._by_short_name: dict[str, list[str]] = {}
         for name in sorted(self._names):
             self._by_short_name.setdefault(name.rsplit(".", 1)[-1], []).append(name)
+        # The join asks for the same base classes once per class deriving from them, for each closure it builds.
+        self.canonical = functools.lru_cache(maxsize=None)(self.canonical)  # type: ignore[method-assign]
 
     def named(self, short: str) -> list[str]:
         """Every definition whose last name part is ``short``."""
