@@ -94,3 +94,62 @@ def test_duplicate_names_are_rejected(tmp_path: Path) -> None:
     _write(tmp_path, "RV002.yaml", VALID.replace("id: RV001", "id: RV002"))
     with pytest.raises(CatalogError, match="duplicate"):
         load_catalog.__wrapped__(str(tmp_path))
+
+
+# -- the parsed catalog kept in the cache directory -------------------------------------------------------------------
+
+
+def _rules_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    _write(folder, "RV001.yaml", VALID)
+    _write(folder, "RV002.yaml", VALID.replace("id: RV001", "id: RV002").replace("unused-suppression", "other"))
+    return folder
+
+
+def _load(folder: Path, cache: Path | None) -> dict:
+    return load_catalog.__wrapped__(str(folder), str(cache) if cache else None)
+
+
+def _unparsable(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(path: Path) -> None:
+        raise AssertionError(f"{path.name} was parsed")
+
+    monkeypatch.setattr("reviewer.catalog._read_document", refuse)
+
+
+def test_a_kept_catalog_is_read_back_without_parsing_the_rule_files(tmp_path: Path, monkeypatch) -> None:
+    folder, cache = _rules_folder(tmp_path), tmp_path / "cache"
+    parsed = _load(folder, cache)
+    assert (cache / "catalog.json").is_file() and (cache / ".gitignore").is_file()
+    assert parsed == _load(folder, None)
+    _unparsable(monkeypatch)
+    assert _load(folder, cache) == parsed
+
+
+def test_an_edited_rule_file_is_parsed_again(tmp_path: Path) -> None:
+    folder, cache = _rules_folder(tmp_path), tmp_path / "cache"
+    _load(folder, cache)
+    _write(folder, "RV002.yaml", (folder / "RV002.yaml").read_text().replace("severity: warning", "severity: error"))
+    assert _load(folder, cache)["RV002"].severity.value == "error"
+    (folder / "RV002.yaml").unlink()
+    assert list(_load(folder, cache)) == ["RV001"]
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda text: text.replace('"severity": "warning"', '"severity": "fatal"'),  # fails the rule checks
+        lambda text: text.replace('"enabled-by-default"', '"enabled-by-defaults"'),  # an unknown key
+        lambda text: text[: len(text) // 2],  # cut short
+        lambda text: '{"format": "reviewer-catalog/1", "key": "x", "documents": {}}',
+    ],
+)
+def test_a_damaged_or_edited_kept_catalog_is_replaced(tmp_path: Path, monkeypatch, tamper) -> None:
+    folder, cache = _rules_folder(tmp_path), tmp_path / "cache"
+    expected = _load(folder, cache)
+    kept = cache / "catalog.json"
+    kept.write_text(tamper(kept.read_text()))
+    assert _load(folder, cache) == expected
+    _unparsable(monkeypatch)  # the copy was written again from the rule files
+    assert _load(folder, cache) == expected

@@ -29,6 +29,7 @@ FORMAT = "reviewer-cache/4"
 DEFAULT_DIRECTORY = ".reviewer_cache"
 # Cache files kept in a directory: one per plan (configuration and analyzer version) and project.
 MAX_FILES = 16
+RESULTS_FILES = "[0-9a-f]" * 32 + ".json"  # their names; other files of the directory are not pruned
 
 
 def _registry() -> dict[str, type]:
@@ -193,23 +194,33 @@ class Cache:
         kept = {rel: entry for rel, entry in self.entries.items()
                 if rel in self._written or os.path.exists(os.path.join(self.root, rel))}
         try:
-            payload = json.dumps({"format": FORMAT, "files": kept}, separators=(",", ":"))
-            self.directory.mkdir(parents=True, exist_ok=True)
-            _ignore_directory(self.directory)
-            descriptor, temporary = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
-            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-                handle.write(payload)
-            os.replace(temporary, self.path)
+            write_file(self.directory, self.path.name, json.dumps({"format": FORMAT, "files": kept},
+                                                                  separators=(",", ":")))
             _prune(self.directory)
         except OSError:
             return
         self._written.clear()
 
 
+def write_file(directory: Path, name: str, text: str) -> None:
+    """Write a file of the cache directory whole or not at all (a scan running alongside reads either the old
+    file or the new one), creating the directory, ignored by git, if needed."""
+    directory.mkdir(parents=True, exist_ok=True)
+    _ignore_directory(directory)
+    descriptor, temporary = tempfile.mkstemp(dir=directory, suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(temporary, directory / name)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
 def _prune(directory: Path) -> None:
     """Keep the most recently used cache files: older plans (another configuration, an earlier version of the
     analyzer) and other projects sharing the directory age out."""
-    files = sorted(directory.glob("*.json"), key=lambda path: path.stat().st_mtime, reverse=True)
+    files = sorted(directory.glob(RESULTS_FILES), key=lambda path: path.stat().st_mtime, reverse=True)
     for stale in files[MAX_FILES:]:
         stale.unlink(missing_ok=True)
 

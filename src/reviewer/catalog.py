@@ -6,19 +6,20 @@ feeds ``reviewer explain``, SARIF ``help.markdown`` and the README's rule table.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from reviewer.cache import write_file
 from reviewer.findings import Severity
 
-# libyaml's safe loader when PyYAML was built with it (ten times faster; every run reads every rule file), else
-# the pure-Python one: both construct plain data only.
-SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# The parsed rule files kept in a scan's cache directory (see load_catalog).
+PARSED_FILE = "catalog.json"
+PARSED_FORMAT = "reviewer-catalog/1"
 
 RULE_ID = re.compile(r"^RV\d{3}$")
 RULE_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
@@ -108,10 +109,24 @@ def _fail(path: Path, message: str) -> CatalogError:
 
 
 def parse_rule(path: Path) -> RuleSpec:
+    return rule_from_document(path, _read_document(path))
+
+
+def _read_document(path: Path) -> Any:
+    # Imported here: loading PyYAML and running it on every rule file is a fifth of a scan the cache serves.
+    import yaml
+
+    # libyaml's safe loader when PyYAML was built with it (ten times faster), else the pure-Python one: both
+    # construct plain data only.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
     except yaml.YAMLError as exc:
         raise _fail(path, f"invalid YAML: {exc}") from None
+
+
+def rule_from_document(path: Path, data: Any) -> RuleSpec:
+    """The rule a parsed rule file describes, checked key by key."""
     if not isinstance(data, dict):
         raise _fail(path, "must be a mapping")
     missing = REQUIRED_KEYS - data.keys()
@@ -183,21 +198,29 @@ def parse_rule(path: Path) -> RuleSpec:
 
 
 @functools.cache
-def load_catalog(directory: str | None = None) -> dict[str, RuleSpec]:
-    """All rules, keyed and ordered by id."""
+def load_catalog(directory: str | None = None, cache_directory: str | None = None) -> dict[str, RuleSpec]:
+    """All rules, keyed and ordered by id.
+
+    With ``cache_directory``, the rule files are parsed once and kept there as JSON, with the names, sizes and
+    modification times of the files they came from (as the results cache keys the analyzer's code): reading them
+    back is a fraction of loading PyYAML and parsing. The kept copy is checked like the files themselves; one that
+    does not match the files or fails the checks is replaced."""
     folder = Path(directory) if directory else rules_dir()
     files = sorted(folder.glob("RV*.yaml"))
     if not files:
         raise CatalogError(f"no rule files found in {folder}")
-    specs: dict[str, RuleSpec] = {}
-    names: set[str] = set()
-    for path in files:
-        spec = parse_rule(path)
-        if spec.id in specs or spec.name in names:
-            raise _fail(path, f"duplicate rule id or name {spec.id} {spec.name}")
-        specs[spec.id] = spec
-        names.add(spec.name)
-    return specs
+    key = "\0".join(f"{path.name}:{info.st_size}:{info.st_mtime_ns}" for path in files for info in [path.stat()])
+    parsed_file = Path(cache_directory) / PARSED_FILE if cache_directory else None
+    if parsed_file is not None:
+        kept = _kept_documents(parsed_file, key, {path.name for path in files})
+        if kept is not None:
+            with contextlib.suppress(CatalogError):
+                return _catalog(files, kept)
+    documents = {path.name: _read_document(path) for path in files}
+    catalog = _catalog(files, documents)
+    if parsed_file is not None:
+        _keep_documents(parsed_file, key, documents)
+    return catalog
 
 
 def markdown_table(specs: list[RuleSpec]) -> str:
@@ -208,3 +231,37 @@ def markdown_table(specs: list[RuleSpec]) -> str:
         default = "yes" if spec.enabled_by_default else "no"
         rows.append(f"| {spec.id} | {spec.name} | {spec.category} | {spec.severity.value} | {default} | {summary} |")
     return "\n".join(rows) + "\n"
+
+
+def _catalog(files: list[Path], documents: dict[str, Any]) -> dict[str, RuleSpec]:
+    specs: dict[str, RuleSpec] = {}
+    names: set[str] = set()
+    for path in files:
+        spec = rule_from_document(path, documents[path.name])
+        if spec.id in specs or spec.name in names:
+            raise _fail(path, f"duplicate rule id or name {spec.id} {spec.name}")
+        specs[spec.id] = spec
+        names.add(spec.name)
+    return specs
+
+
+def _kept_documents(parsed_file: Path, key: str, names: set[str]) -> dict[str, Any] | None:
+    try:
+        kept = json.loads(parsed_file.read_bytes())
+    except (OSError, ValueError, RecursionError):
+        return None
+    if not isinstance(kept, dict) or kept.get("format") != PARSED_FORMAT or kept.get("key") != key:
+        return None
+    documents = kept.get("documents")
+    return documents if isinstance(documents, dict) and documents.keys() == names else None
+
+
+def _keep_documents(parsed_file: Path, key: str, documents: dict[str, Any]) -> None:
+    """Best effort: a directory that cannot be written, or YAML that JSON cannot hold the same (dates, number
+    keys), only costs the next scan the parse."""
+    try:
+        payload = json.dumps({"format": PARSED_FORMAT, "key": key, "documents": documents})
+        if json.loads(payload)["documents"] == documents:
+            write_file(parsed_file.parent, parsed_file.name, payload)
+    except (TypeError, ValueError, OSError):
+        pass
