@@ -167,7 +167,7 @@ try:
     main()
 except SystemExit as exit:
     print(exit.code)
-print(sorted({"libcst", "reviewer.checks"} & set(sys.modules)))
+print(sorted({"libcst", "reviewer.checks", "yaml", "rich", "concurrent.futures"} & set(sys.modules)))
 """
 
 
@@ -181,9 +181,18 @@ def test_a_fully_cached_scan_loads_neither_the_parser_nor_the_checks(tmp_path: P
     (tmp_path / "app.py").write_text("import time\n\nasync def handler():\n    time.sleep(1)\n")
     cold = run_scan(tmp_path)
     warm = run_scan(tmp_path)
-    assert cold.stdout.splitlines()[-2:] == ["1", "['libcst', 'reviewer.checks']"]
-    assert warm.stdout.splitlines()[-2:] == ["1", "[]"]
+    assert cold.stdout.splitlines()[-2:] == ["1", "['libcst', 'reviewer.checks', 'rich', 'yaml']"]
+    assert warm.stdout.splitlines()[-2:] == ["1", "['rich']"]  # rich for the text report only
     assert warm.stdout.splitlines()[0] == cold.stdout.splitlines()[0]  # the same finding
+    as_json = run_scan(tmp_path, "-f", "json", "-o", str(tmp_path / "report.json"))
+    assert as_json.stdout.splitlines()[-2:] == ["1", "[]"]
+    assert json.loads((tmp_path / "report.json").read_text())["findings"][0]["rule"] == "RV201"
+
+
+def test_many_files_go_to_the_process_pool(tmp_path: Path) -> None:
+    for number in range(8):
+        (tmp_path / f"app{number}.py").write_text("import time\n\nasync def handler():\n    time.sleep(1)\n")
+    assert "concurrent.futures" in run_scan(tmp_path, "-j2").stdout.splitlines()[-1]
 
 
 def test_bad_options_are_refused_whatever_the_cache_holds(tmp_path: Path) -> None:

@@ -4,7 +4,8 @@ Thin by design: it parses flags, builds :class:`~reviewer.config.Settings`, call
 user mistake (bad flag, bad config, missing path) is one ``error:`` line and exit code 2, never a traceback.
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations`` here: typer reads the commands' annotations, and as strings each one
+# would be compiled and evaluated again on every run.
 
 import dataclasses
 import functools
@@ -12,12 +13,9 @@ import os
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from reviewer import __version__
 from reviewer.baseline import DEFAULT_FILE, Entry, anchored_path, load_baseline, stale_entries, write_baseline
@@ -42,7 +40,9 @@ from reviewer.engine import default_jobs, scan
 from reviewer.findings import ScanResult
 from reviewer.gitdiff import changed_lines
 from reviewer.plan import UNUSED_SUPPRESSION_RULE
-from reviewer.report.text import render_text
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 PROGRESS_MIN_FILES = 200
@@ -86,17 +86,23 @@ def _root(
     """Static code review for Python backends."""
 
 
-def _load_settings(paths: list[Path], config: Path | None) -> tuple[Settings, dict[str, RuleSpec], Path]:
-    catalog = load_catalog()
+def _load_settings(
+    paths: list[Path], config: Path | None, cache_dir: Path | None = None, use_cache: bool = False
+) -> tuple[Settings, dict[str, RuleSpec], Path, str | None]:
+    """The settings, the rule catalog, the scan root and the cache directory (None without ``use_cache``: the
+    given ``cache_dir``, else the default one in the scan root)."""
     for path in paths:
         if not os.path.lexists(path):
             raise ConfigError(f"path {str(path)!r} does not exist")
     config_file = config if config is not None else find_config(paths[0])
+    root = _scan_root(paths, config_file if config is None else None)
+    cache_directory = os.path.abspath(cache_dir or root / DEFAULT_CACHE_DIRECTORY) if use_cache else None
+    catalog = load_catalog(cache_directory=cache_directory)
     table = read_config_file(config_file) if config_file is not None else {}
     source = str(config_file) if config_file is not None else "configuration"
     settings = settings_from_table(table, catalog, f"{source} [tool.reviewer]" if config_file else source)
     settings.config_file = config_file
-    return settings, catalog, _scan_root(paths, config_file if config is None else None)
+    return settings, catalog, root, cache_directory
 
 
 def _scan_root(paths: list[Path], discovered_config: Path | None) -> Path:
@@ -201,15 +207,12 @@ def scan_command(
     if dry_run and not fix:
         raise ConfigError("--dry-run previews --fix: pass both")
     settings, catalog, root, plan = _plan(scan_paths, config, select, ignore, max_file_size, jobs,
-                                          report_unused_ignores)
+                                          report_unused_ignores, cache_dir=cache_dir, use_cache=not no_cache)
     plan.keep_suppressed = include_suppressed
-    plan.cache_dir = None if no_cache else os.path.abspath(cache_dir or root / DEFAULT_CACHE_DIRECTORY)
     sources, walk_notices = discover(scan_paths, root, settings.all_excludes, settings.respect_gitignore)
-    stderr = Console(stderr=True)
-    show_progress = not (no_progress or quiet) and stderr.is_terminal and len(sources) >= PROGRESS_MIN_FILES
     options_check = functools.partial(check_options, settings, catalog)
-    result = _run(sources, plan, root, jobs or default_jobs(), walk_notices, stderr if show_progress else None,
-                  options_check)
+    result = _run(sources, plan, root, jobs or default_jobs(), walk_notices,
+                  _progress_console(no_progress or quiet, len(sources)), options_check)
     result, notes, stale = _adopt(result, sources, plan, baseline, diff, report_stale)
     if report_paths is not None:
         result = _only_under(result, report_paths)
@@ -222,14 +225,16 @@ def scan_command(
             return (_only_under(again, report_paths) if report_paths else again), again_notes, again_stale
 
         to_stdout = output_format is OutputFormat.text and output is None and not dry_run
-        result, notes, stale = _fix((result, notes, stale), rescan, dry_run, Console(highlight=False,
-                                                                                     stderr=not to_stdout))
+        result, notes, stale = _fix((result, notes, stale), rescan, dry_run, _console(highlight=False,
+                                                                                      stderr=not to_stdout))
 
     rules = list(catalog.values())
     if sarif_output is not None:
         _write(sarif_output, _render(OutputFormat.sarif, result, rules, category))
     if output_format is OutputFormat.text and output is None and not dry_run:
-        render_text(result, Console(highlight=False), quiet=quiet)
+        from reviewer.report.text import render_text
+
+        render_text(result, _console(highlight=False), quiet=quiet)
     elif output is not None or not dry_run:  # a dry run's diff takes standard output
         rendered = _render(output_format, result, rules, category, quiet=quiet)
         if output is not None:
@@ -238,8 +243,8 @@ def scan_command(
             sys.stdout.write(rendered)
     if notes and not quiet:
         # After the text report on standard output; elsewhere on standard error, so JSON and SARIF stay parseable.
-        Console(highlight=False, stderr=not (output_format is OutputFormat.text and output is None)).print(
-            Text("\n".join(notes)), soft_wrap=True)
+        _print_plain(_console(highlight=False, stderr=not (output_format is OutputFormat.text and output is None)),
+                     "\n".join(notes))
 
     if exit_zero:
         raise typer.Exit(EXIT_CLEAN)
@@ -247,9 +252,10 @@ def scan_command(
     raise typer.Exit(EXIT_FINDINGS if failed else EXIT_CLEAN)
 
 
-def _plan(scan_paths, config, select, ignore, max_file_size, jobs, report_unused_ignores=False):
+def _plan(scan_paths, config, select, ignore, max_file_size, jobs, report_unused_ignores=False, *,
+          cache_dir: Path | None = None, use_cache: bool = False):
     """Settings from the configuration file overridden by the command line, and the plan they make."""
-    settings, catalog, root = _load_settings(scan_paths, config)
+    settings, catalog, root, cache_directory = _load_settings(scan_paths, config, cache_dir, use_cache)
     if select is not None:
         settings.select = check_selectors(_split(select) or [], catalog, "--select")
     if ignore:
@@ -260,7 +266,9 @@ def _plan(scan_paths, config, select, ignore, max_file_size, jobs, report_unused
         settings.max_file_size = parse_size(max_file_size, "--max-file-size")
     if jobs is not None and jobs < 1:
         raise ConfigError("--jobs must be 1 or more")
-    return settings, catalog, root, build_plan(settings, catalog)
+    plan = build_plan(settings, catalog)
+    plan.cache_dir = cache_directory
+    return settings, catalog, root, plan
 
 
 def _adopt(result: ScanResult, sources, plan, baseline_file: Path | None, diff_ref: str | None, list_stale: bool):
@@ -298,11 +306,34 @@ def _adopt(result: ScanResult, sources, plan, baseline_file: Path | None, diff_r
     return result, notes, stale
 
 
+def _console(**options: Any) -> "Console":
+    """A rich console. rich is imported on first use: a scan that writes JSON or SARIF to a file never needs it,
+    and it is a fifth of the start-up of a scan the cache serves."""
+    from rich.console import Console
+
+    return Console(**options)
+
+
+def _print_plain(console: "Console", text: str) -> None:
+    """Print ``text`` as it is: no markup, highlighting or wrapping (paths and messages hold brackets)."""
+    from rich.text import Text
+
+    console.print(Text(text), soft_wrap=True)
+
+
+def _progress_console(disabled: bool, files: int) -> "Console | None":
+    """Standard error's console when a progress bar is wanted there: a terminal, and enough files to wait for."""
+    if disabled or files < PROGRESS_MIN_FILES or not sys.stderr.isatty():
+        return None
+    console = _console(stderr=True)
+    return console if console.is_terminal else None
+
+
 def _count(number: int, singular: str, plural: str | None = None) -> str:
     return f"{number} {singular if number == 1 else plural or singular + 's'}"
 
 
-def _fix(scanned, rescan, dry_run: bool, console: Console):
+def _fix(scanned, rescan, dry_run: bool, console: "Console"):
     """Apply the fixes of the scan's findings file by file, scanning again after each pass (overlapping fixes wait
     for fresh positions) until nothing is left to apply; print the diff (dry run) or what changed. Returns the
     final scan, as ``rescan`` does."""
@@ -320,7 +351,7 @@ def _fix(scanned, rescan, dry_run: bool, console: Console):
         scanned = rescan()
         if not any(change.deferred for change in changes):
             break
-    console.print(Text("\n".join(summarize(passes, dry_run=dry_run))), soft_wrap=True)
+    _print_plain(console, "\n".join(summarize(passes, dry_run=dry_run)))
     return scanned
 
 
@@ -380,7 +411,9 @@ def _render(
         from reviewer.report.github import render_github
 
         return render_github(result)
-    console = Console(record=True, file=open(os.devnull, "w"), color_system=None, width=10_000)
+    from reviewer.report.text import render_text
+
+    console = _console(record=True, file=open(os.devnull, "w"), color_system=None, width=10_000)
     render_text(result, console, quiet=quiet)
     return console.export_text()
 
@@ -417,18 +450,16 @@ def baseline_command(
     scan_paths = [Path(os.path.abspath(p)) for p in (paths or [Path(".")])]
     settings, catalog, root, plan = _plan(scan_paths, config, select, ignore, max_file_size, jobs)
     sources, walk_notices = discover(scan_paths, root, settings.all_excludes, settings.respect_gitignore)
-    stderr = Console(stderr=True, highlight=False)
-    show_progress = not no_progress and stderr.is_terminal and len(sources) >= PROGRESS_MIN_FILES
-    result = _run(sources, plan, root, jobs or default_jobs(), walk_notices, stderr if show_progress else None,
-                  functools.partial(check_options, settings, catalog))
+    result = _run(sources, plan, root, jobs or default_jobs(), walk_notices,
+                  _progress_console(no_progress, len(sources)), functools.partial(check_options, settings, catalog))
     entries = write_baseline(output, result.findings, result.root, __version__)
     if result.notices:
-        stderr.print(Text(f"warning: {_count(result.files_skipped, 'file')} not fully scanned; findings there are "
-                          "not recorded:\n" + "\n".join(f"  {n.path}: {n.message} [{n.kind.value}]"
-                                                       for n in result.notices)), soft_wrap=True)
+        _print_plain(_console(stderr=True, highlight=False),
+                     f"warning: {_count(result.files_skipped, 'file')} not fully scanned; findings there are not "
+                     "recorded:\n" + "\n".join(f"  {n.path}: {n.message} [{n.kind.value}]" for n in result.notices))
     files = len({entry.path for entry in entries})
-    Console(highlight=False).print(Text(f"Recorded {_count(len(entries), 'finding')} in "
-                                        f"{_count(files, 'file')} to {output}."), soft_wrap=True)
+    _print_plain(_console(highlight=False),
+                 f"Recorded {_count(len(entries), 'finding')} in {_count(files, 'file')} to {output}.")
 
 
 @app.command("rules")
@@ -440,8 +471,10 @@ def rules_command(
     if markdown:
         sys.stdout.write(markdown_table(list(load_catalog().values())))
         return
-    settings, catalog, _ = _load_settings([Path(os.path.abspath("."))], config)
+    settings, catalog, _, _ = _load_settings([Path(os.path.abspath("."))], config)
     enabled = set(enabled_rule_ids(settings, catalog))
+    from rich.table import Table
+
     table = Table(show_edge=False, header_style="bold")
     for column in ("id", "name", "category", "severity", "enabled"):
         table.add_column(column, no_wrap=True)
@@ -449,7 +482,7 @@ def rules_command(
     for spec in catalog.values():
         table.add_row(spec.id, spec.name, spec.category, rule_severity(spec, settings).value,
                       "yes" if spec.id in enabled else "no", spec.summary)
-    Console(highlight=False).print(table)
+    _console(highlight=False).print(table)
 
 
 @app.command("explain")
@@ -461,7 +494,7 @@ def explain_command(rule: Annotated[str, typer.Argument(help="A rule id (RV201) 
         raise ConfigError(f"unknown rule {rule!r}; run `reviewer rules` to list them")
     from rich.markdown import Markdown  # markdown-it and pygments: only this command needs them
 
-    Console().print(Markdown(spec.markdown))
+    _console().print(Markdown(spec.markdown))
 
 
 def main() -> None:

@@ -10,8 +10,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from typing import TYPE_CHECKING
 
 from reviewer.cache import Cache, digest_of
 from reviewer.discover import SourcePath
@@ -19,6 +18,9 @@ from reviewer.findings import FileResult, Finding, Notice, NoticeKind, ScanResul
 from reviewer.index import ProjectIndex
 from reviewer.plan import ScanPlan
 from reviewer.source import SourceError, read_bytes
+
+if TYPE_CHECKING:
+    from concurrent.futures.process import ProcessPoolExecutor
 
 
 def cached_result(source: SourcePath, plan: ScanPlan, cache: Cache) -> FileResult | None:
@@ -64,6 +66,8 @@ class Analyzer:
                 if progress:
                     progress(1)
             return in_process
+        from concurrent.futures.process import BrokenProcessPool, ProcessPoolExecutor
+
         if self._pool is None:
             self._pool = ProcessPoolExecutor(max_workers=self.jobs, initializer=init_worker, initargs=(self.plan,))
         # Largest first, in small chunks: the last chunks are short, so no worker idles long while another
@@ -90,6 +94,8 @@ class Analyzer:
         return [analyzed[number] for number in range(len(sources))]
 
     def _analyze_isolated(self, source: SourcePath, defer: bool) -> tuple[FileResult, str | None]:
+        from concurrent.futures.process import BrokenProcessPool, ProcessPoolExecutor
+
         from reviewer.analysis import analyze_in_worker, init_worker
 
         try:
