@@ -294,6 +294,27 @@ def test_documentation_examples_are_fixtures() -> None:
     assert_marked(DOCUMENTATION)
 
 
+SAMPLES = f"""
+    PLACEHOLDERS = [
+        ButtonPlaceholder(
+            "url",
+            url_func=lambda order: reverse("order", kwargs={{"secret": order.secret}}),
+            sample_url_func=lambda event: reverse("order", kwargs={{"secret": "6zzjnumtsx136ddy"}}),
+        ),
+        TextPlaceholder("orders", render, lambda event: [{{"code": "F8VVL", "secret": "98kusd8ofsj8dnkd"}}]),
+        SamplePlaceholder("token", lambda event: {{"token": "{GITHUB_TOKEN}"}}),  # reported
+    ]
+    fake = FakeUser(password="Zr7kq2Lp9x!m")
+    mock_session = make_session(dummy_token="Zr7kq2Lp9x!m", token="Tq8wLm3Zr5Kx9pVd")  # reported
+    order = {{"code": "F8VVL", "secret": "6zzjnumtsx136ddy"}}  # reported
+"""
+
+
+def test_values_under_names_that_say_they_are_made_up_are_fixtures() -> None:
+    """Sample data for previews and fakes: only provider keys count there, and only inside the made-up part."""
+    assert_marked(SAMPLES)
+
+
 def test_github_checksum_matches_a_published_token() -> None:
     # A revoked token published with the description of the format (github.blog, April 2021, and gists after it).
     assert github_checksum("zQWBuTSOoRi4A9spHcVY5ncnsDkxkJ") == "0mLq17"

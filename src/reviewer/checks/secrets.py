@@ -19,8 +19,9 @@ the name (``token = "NextToken"``, ``api_key = "X-API-Key"``), not words or iden
 and setting names, ``"hunter22"``-style words with a number), not a URL or file path, not low-entropy.
 
 Test code and documentation are full of made-up credentials: in files matching the ``test-paths`` option, in
-docstrings and under ``example``/``examples`` keys and keywords, only the provider formats (keys a third party
-issued, validated by format and checksum) are reported. Values of the known documentation
+docstrings, under keys and keywords named as made up (``example``, ``sample_url``...) and in the arguments of
+calls named so (``FakeUser(...)``), only the provider formats (keys a third party issued, validated by format and
+checksum) are reported. Values of the known documentation
 examples (``AKIAIOSFODNN7EXAMPLE``) and sequences (``123456``, ``xxxx``) are fake everywhere.
 
 Findings never carry the secret: messages name the variable and the format, and the literal's source text and
@@ -50,6 +51,7 @@ from reviewer.checks.base import (
     Check,
     FileContext,
     dotted_name,
+    last_name,
     pattern_to_regex,
     positional_arguments,
     shape,
@@ -313,7 +315,18 @@ _GETTERS = frozenset({"get", "getenv", "setdefault", "pop"})
 # Names that hold an authentication header: only a credential after a scheme (``Bearer <token>``) is reported.
 _AUTH_WORDS = frozenset({"authorization", "auth", "bearer"})
 
-_EXAMPLE_KEYS = frozenset({"example", "examples", "openapi_examples"})
+# Words that make a name say its values are made up: ``examples=`` (OpenAPI, pydantic, FastAPI),
+# ``{"example": ...}``, ``sample_url_func=``, ``FakeUser(...)``, an e-mail ``...Placeholder(...)`` and its sample.
+_FIXTURE_WORDS = frozenset({"example", "examples", "sample", "samples", "dummy", "fake", "mock", "placeholder"})
+
+
+def _names_fixtures(name: str | None) -> bool:
+    return name is not None and not _FIXTURE_WORDS.isdisjoint(name_words(name))
+
+
+def _builds_fixtures(call: cst.Call) -> bool:
+    """A call to something named as made up (``FakeUser(...)``, ``SamplePlaceholder(...)``)."""
+    return _names_fixtures(last_name(call.func))
 
 _KIND_LABEL = {"password": "password", "secret": "secret", "token": "token", "key": "key",
                "credentials": "credentials"}
@@ -507,15 +520,19 @@ class HardcodedSecret(Check):
             self._docstrings.add(node.value)
 
     def visit_Arg(self, node: cst.Arg) -> None:
-        if node.keyword is not None and node.keyword.value in _EXAMPLE_KEYS:
+        if node.keyword is not None and _names_fixtures(node.keyword.value):
             self._example_depth += 1
 
     def leave_Arg(self, original_node: cst.Arg) -> None:
-        if original_node.keyword is not None and original_node.keyword.value in _EXAMPLE_KEYS:
+        if original_node.keyword is not None and _names_fixtures(original_node.keyword.value):
             self._example_depth -= 1
 
     def leave_DictElement(self, original_node: cst.DictElement) -> None:
-        if _string_key(original_node.key) in _EXAMPLE_KEYS:
+        if _names_fixtures(_string_key(original_node.key)):
+            self._example_depth -= 1
+
+    def leave_Call(self, original_node: cst.Call) -> None:
+        if _builds_fixtures(original_node):
             self._example_depth -= 1
 
     def visit_Assign(self, node: cst.Assign) -> None:
@@ -533,7 +550,7 @@ class HardcodedSecret(Check):
 
     def visit_DictElement(self, node: cst.DictElement) -> None:
         key = _string_key(node.key)
-        if key in _EXAMPLE_KEYS:
+        if _names_fixtures(key):
             self._example_depth += 1
         literal = _literal(node.value)
         if key is not None and literal is not None:
@@ -551,6 +568,8 @@ class HardcodedSecret(Check):
                 return
 
     def visit_Call(self, node: cst.Call) -> None:
+        if _builds_fixtures(node):
+            self._example_depth += 1
         positional = positional_arguments(node)
         first_key = _string_key(positional[0]) if positional else None
         # Whose fallback a `default=` is: the setting the call reads, or the name its result is assigned to.
@@ -559,6 +578,8 @@ class HardcodedSecret(Check):
             if arg.keyword is None:
                 continue
             keyword = arg.keyword.value
+            if _names_fixtures(keyword):
+                continue  # made up: its literals are judged as fixtures when visited (see visit_Arg)
             if keyword == "default" and owner is not None:
                 self._judge_literal(arg.value, owner[1], f"as the default value of `{owner[0]}`")
             elif keyword == "auth" and isinstance(arg.value, cst.Tuple) and len(arg.value.elements) == 2:
