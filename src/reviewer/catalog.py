@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reviewer.cache import write_file
+from reviewer.cache import stamp_of, write_file
 from reviewer.findings import Severity
 
 # The parsed rule files kept in a scan's cache directory (see load_catalog).
@@ -209,7 +209,7 @@ def load_catalog(directory: str | None = None, cache_directory: str | None = Non
     files = sorted(folder.glob("RV*.yaml"))
     if not files:
         raise CatalogError(f"no rule files found in {folder}")
-    key = "\0".join(f"{path.name}:{info.st_size}:{info.st_mtime_ns}" for path in files for info in [path.stat()])
+    key = stamp_of(files)
     parsed_file = Path(cache_directory) / PARSED_FILE if cache_directory else None
     if parsed_file is not None:
         kept = _kept_documents(parsed_file, key, {path.name for path in files})

@@ -12,7 +12,7 @@ from typing import Any
 import pathspec
 
 from reviewer import __version__
-from reviewer.cache import Cache
+from reviewer.cache import Cache, stamp_of
 from reviewer.catalog import RuleSpec, rules_dir
 from reviewer.findings import Severity
 
@@ -80,10 +80,7 @@ class ScanPlan:
 def code_version() -> str:
     """The installed analyzer's version and the size and time of every module and rule file: a development
     checkout whose checks change between runs must not reuse what the old checks found."""
-    digest = hashlib.sha256(__version__.encode())
     package = Path(__file__).parent
-    for path in sorted([*package.rglob("*.py"), *rules_dir().glob("*.yaml")]):
-        info = path.stat()
-        digest.update(f"{path.name}:{info.st_size}:{info.st_mtime_ns}\0".encode())
-    return digest.hexdigest()
+    stamp = stamp_of(sorted([*package.rglob("*.py"), *rules_dir().glob("*.yaml")]))
+    return hashlib.sha256(f"{__version__}{stamp}".encode()).hexdigest()
 
