@@ -429,3 +429,27 @@ def test_chunked_lookups_are_the_batched_form() -> None:
             for i in ids:
                 Order.objects.filter(pk__in=ids).count()  # reported
     """)
+
+
+def test_a_loop_over_batches_queries_once_per_batch() -> None:
+    assert_marked("""
+        import itertools
+        from shop.models import ImportBatch, Order, Summary
+        from shop.utils import grouper, load_in_batches
+
+        def f(rows, ids, size, project):
+            for batch in load_in_batches(rows):
+                Summary.objects.select_for_update().get(project=project)
+                for row in batch:
+                    Order.objects.get(pk=row)  # reported
+            for batch_start in range(0, len(ids), size):
+                set(Order.objects.filter(pk__in=ids).values_list("id", flat=True))
+            for number, part in enumerate(itertools.batched(ids, size)):
+                orders = Order.objects.filter(pk__in=part)
+                for order in orders:
+                    pass
+            for group in grouper(ids, size):
+                Order.objects.filter(pk__in=ids).count()  # reported
+            for batch in ImportBatch.objects.all():
+                batch.save()  # reported
+    """)

@@ -30,6 +30,7 @@ from reviewer.checks.base import (
     FileContext,
     bound_names,
     chained_calls,
+    last_name,
     pattern_to_regex,
     positional_arguments,
     shape,
@@ -43,6 +44,7 @@ from reviewer.checks.django_orm import (
     queryset_value,
     split_at_manager,
 )
+from reviewer.checks.sensitive import name_words
 
 # Manager/queryset methods that run one query each time they are called.
 DJANGO_QUERY_METHODS = frozenset({
@@ -66,6 +68,9 @@ SESSION_TYPES = re.compile(pattern_to_regex(
 AWAITED_CONNECTIONS = re.compile(pattern_to_regex("asyncpg.{connect,create_pool,pool.create_pool}()"))
 
 DEFAULT_MAX_LITERAL_ITEMS = 10
+# Words of a loop variable or of the function a loop iterates that say each item is a batch of rows
+# (``for batch in batched(ids, 500)``, ``for chunk in in_chunks(rows)``).
+BATCH_WORDS = frozenset({"batch", "batches", "batched", "chunk", "chunks", "chunked", "ichunked"})
 
 DJANGO_READ_ADVICE = (
     "fetch the rows once before the loop (`filter(pk__in=...)`, `in_bulk()`) or with `select_related()`/"
@@ -516,7 +521,8 @@ class QueryInLoop(Check):
         if any(exits and block_loop is loop for block_loop, exits in self._blocks):
             return False  # the block ends with break/return/raise: what it runs, it runs once
         if isinstance(loop, cst.For):
-            return loop not in self._open_ended_loops and not self._small_literal(loop.iter)
+            return loop not in self._open_ended_loops and not self._small_literal(loop.iter) \
+                and not self._over_batches(loop)
         if isinstance(loop, cst.While):
             return loop not in self._open_ended_loops
         clause = getattr(loop, "for_in", None)
@@ -525,6 +531,30 @@ class QueryInLoop(Check):
             iterables.append(clause.iter)
             clause = clause.inner_for_in
         return not all(self._small_literal(iterable) for iterable in iterables)
+
+    def _over_batches(self, loop: cst.For) -> bool:
+        """A loop over batches of rows: a query per iteration is a query per batch, which is the cure for a query
+        per row, not the disease. Told by the loop variable's name or by the function iterated (through
+        ``enumerate``); a loop over a queryset iterates rows whatever its variable is called (``for batch in
+        ImportBatch.objects.all()``)."""
+        iterable = loop.iter
+        if queryset_value(self._name_of(iterable)):
+            return False
+        if isinstance(loop.target, cst.Tuple):
+            targets = [element.value for element in loop.target.elements]
+        else:
+            targets = [loop.target]
+        if any(isinstance(target, cst.Name) and BATCH_WORDS.intersection(name_words(target.value))
+               for target in targets):
+            return True
+        while isinstance(iterable, cst.Call):
+            called = last_name(iterable.func)
+            if called is not None and BATCH_WORDS.intersection(name_words(called)):
+                return True
+            if called != "enumerate" or not iterable.args:
+                return False
+            iterable = iterable.args[0].value
+        return False
 
     def _small_literal(self, iterable: cst.BaseExpression) -> bool:
         """A literal collection of at most ``max-literal-items`` items, ``range()`` over such a span, a small integer
