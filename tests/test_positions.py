@@ -70,14 +70,83 @@ def test_a_misplaced_statement_falls_back_to_the_whole_module(monkeypatch: pytes
 
     placed = positions._placements
 
-    def one_line_off(module: cst.Module, statement_lines):
-        return {statement: (line + 1, anchor, anchor_line)
-                for statement, (line, anchor, anchor_line) in placed(module, statement_lines).items()}
+    def one_line_off(statements, lines, indents):
+        return {statement: placement._replace(line=placement.line + 1)
+                for statement, placement in placed(statements, lines, indents).items()}
 
     monkeypatch.setattr(positions, "_placements", one_line_off)
     parsed = parse("x = 1\n\ndef f():\n    return 2\n", "m.py")
     assert generates_whole_module(parsed)
     assert_same_positions(parsed)
+    # In a def's body too: the return statement alone is asked for, and lands a line off.
+    ours = Positions(*parsed)
+    returned = parsed.module.body[1].body.body[0]
+    assert ours[returned] == MetadataWrapper(parsed.module, unsafe_skip_copy=True).resolve(PositionProvider)[returned]
+    assert all(statement in ours._spans for statement in parsed.module.body)
+
+
+MODEL = """\
+import models
+
+
+@register
+class Order(models.Model):
+    \"\"\"An order.\"\"\"
+
+    total = models.IntegerField()
+
+    # Lines of it.
+    class Meta:
+        ordering = ["-id"]
+
+    def paid(self):
+        return self.total > 0
+
+    @property
+    def lines(self):
+        if self.total:
+            return [line for line in self.items.all()]  # the node asked for
+        return []
+"""
+
+
+def test_only_the_statements_of_a_class_body_holding_the_nodes_are_generated() -> None:
+    parsed = parse(MODEL, "m.py")
+    order = parsed.module.body[1]
+    meta, paid, lines = order.body.body[2:]
+    comprehension = lines.body.body[0].body.body[0].body[0].value
+    ours = Positions(*parsed)
+    expected = MetadataWrapper(parsed.module, unsafe_skip_copy=True).resolve(PositionProvider)
+    assert ours[comprehension] == expected[comprehension]
+    assert ours[comprehension].start.line == 20
+    for statement in (order, meta, paid, lines):
+        assert statement not in ours._spans
+    # Asking for the class's own decorator afterwards generates the class, not the module.
+    decorator = order.decorators[0].decorator
+    assert ours[decorator] == expected[decorator]
+    assert order in ours._spans and parsed.module.body[0] not in ours._spans
+    assert_same_positions(parsed)
+
+
+def test_the_first_line_of_a_def_or_class_is_the_stdlib_parsers() -> None:
+    parsed = parse(MODEL, "m.py")
+    order = parsed.module.body[1]
+    lines = order.body.body[4]
+    ours = Positions(*parsed)
+    ours.require([lines.body.body[0]])
+    assert (ours.first_line(order), ours.first_line(lines)) == (5, 18)
+    assert order not in ours._spans and lines not in ours._spans  # neither was generated for it
+    assert (ours[order].start.line, ours[lines].start.line) == (5, 18)
+
+
+def test_a_node_of_the_class_itself_generates_the_whole_class() -> None:
+    parsed = parse(MODEL, "m.py")
+    order = parsed.module.body[1]
+    base = order.bases[0].value
+    inner = order.body.body[3].body.body[0]
+    ours = Positions(*parsed)
+    ours.require([base, inner])
+    assert order in ours._spans and parsed.module.body[0] not in ours._spans
 
 
 def test_every_fixture_file() -> None:

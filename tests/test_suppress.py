@@ -166,3 +166,28 @@ def test_a_suppression_naming_rv001_is_kept_on_purpose() -> None:
     assert kept.findings == []
     reported = analyze_text("x = 1  # reviewer: ignore[RV901]\n", "a.py", "a", False, plan)
     assert [f.rule_id for f in reported.findings] == ["RV001"]
+
+
+def test_a_comment_on_the_class_line_covers_a_finding_about_the_class() -> None:
+    """The finding is made in the class's own scope, on a line of its ``Meta``: the class's first line, found
+    without generating the class, matches the comment."""
+    from conftest import rule_plan
+
+    text = (
+        "from rest_framework import serializers\n"
+        "\n"
+        "class OrderSerializer(serializers.ModelSerializer):  # reviewer: ignore[RV107]\n"
+        "    class Meta:\n"
+        "        model = Order\n"
+        "        fields = '__all__'\n"
+        "\n"
+        "    def total(self):\n"
+        "        return 1\n"
+        "\n"
+        "class LineSerializer(serializers.ModelSerializer):\n"
+        "    class Meta:\n"
+        "        fields = '__all__'\n"
+    )
+    result = analyze_text(text, "m.py", "m", False, rule_plan("RV107"))
+    assert result.suppressed == 1
+    assert [candidate.finding.span.line for candidate in result.candidates] == [13]

@@ -39,7 +39,7 @@ from reviewer.fixes import resolve as resolve_fix
 from reviewer.index import CONFIRMED_BY_ABSENCE
 from reviewer.plan import UNUSED_SUPPRESSION_RULE, ScanPlan
 from reviewer.positions import Positions
-from reviewer.source import SourceError, decode, parse, read_bytes, stdlib_parse
+from reviewer.source import Outline, SourceError, decode, parse, read_bytes, stdlib_parse
 from reviewer.suppress import Suppression, find_suppressions, match_suppression
 
 NEWLINE = re.compile(r"\r\n|\r|\n")
@@ -81,7 +81,7 @@ def analyze_text(
     ctx = FileContext(rel, module_name, is_package, text)
     if active:
         try:
-            module, statement_lines = parse(text, rel)
+            module, outline = parse(text, rel)
         except SourceError as exc:
             result.notices.append(exc.notice)
             return result
@@ -113,13 +113,14 @@ def analyze_text(
             result.unplaced = [report.requires for report in ctx.reports if report.requires is not None]
         elif ctx.reports or ctx.located_facts:
             # Same nodes as the walk saw (no copy), so reports map to positions by identity.
-            positions = Positions(module, statement_lines)
+            positions = Positions(module, outline)
             positions.require(_located_nodes(ctx))
             for kind, record, node in ctx.located_facts:
                 span = _span(positions[node])
                 ctx.add_fact(kind, (*record, (span.line, span.column, span.end_line, span.end_column)))
             maker.positions = positions
             maker.module = module
+            maker.outline = outline
             _collect(ctx.reports, positions, maker, suppressions, result)
     else:
         # No check can fire here, so libcst is skipped; the far cheaper stdlib parser still reports broken files.
@@ -133,11 +134,10 @@ def analyze_text(
 
 
 def _located_nodes(ctx: FileContext) -> Iterator[cst.CSTNode]:
-    """The nodes whose positions a file's results need (fixes aside, which are found when resolved)."""
+    """The nodes whose positions a file's results need (fixes aside, which are found when resolved, and the
+    statements reports are in, of which only the first line is needed: see ``Positions.first_line``)."""
     for report in ctx.reports:
         yield report.node
-        if report.statement is not None:
-            yield report.statement
         for node, _ in report.related:
             yield node
     for _, _, node in ctx.located_facts:
@@ -176,6 +176,7 @@ class _FindingMaker:
         self.plan = plan
         self.positions: Any = None  # set once the file is parsed and positions resolved
         self.module: Any = None  # the parsed tree, with the positions (fixes are resolved against it)
+        self.outline: Outline | None = None  # the stdlib parser's outline of the file, with the positions
 
     @functools.cached_property
     def lines(self) -> list[str]:
@@ -184,10 +185,16 @@ class _FindingMaker:
     @functools.cached_property
     def _scopes(self) -> list[tuple[int, int, str]]:
         """(first line, last line, qualified name) of every function and class, outermost first."""
-        if self.positions is None:
+        if self.outline is not None:
+            # The stdlib parser gives every def and class the first and last lines libcst gives it.
+            found = self.outline.defs
+        elif self.positions is not None:
+            # Syntax the stdlib parser rejects: the whole module was generated (see reviewer.positions).
+            found = [(where.start.line, where.end.line, node.name.value)
+                     for node, where in self.positions.of_type(cst.FunctionDef, cst.ClassDef)]
+        else:
             return []
-        defs = sorted((where.start.line, -where.end.line, node.name.value)
-                      for node, where in self.positions.of_type(cst.FunctionDef, cst.ClassDef))
+        defs = sorted((start, -end, name) for start, end, name in found)
         scopes: list[tuple[int, int, str]] = []
         enclosing: list[tuple[int, int, str]] = []
         for start, negative_end, name in defs:
@@ -260,7 +267,7 @@ def _collect(
         if (report.rule_id, span, report.message) in seen:
             continue
         seen.add((report.rule_id, span, report.message))
-        statement_line = positions[report.statement].start.line if report.statement is not None else None
+        statement_line = positions.first_line(report.statement) if report.statement is not None else None
         related = tuple(
             Related(result.path, _span(positions[node]), note) for node, note in report.related if node in positions
         )

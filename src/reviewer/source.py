@@ -148,14 +148,28 @@ def _decode_message(data: bytes, encoding: str, exc: UnicodeDecodeError) -> str:
     return f"{what}: cannot decode byte 0x{data[exc.start]:02x} at line {line}, column {column} ({exc.reason})"
 
 
-# Per top-level statement of the stdlib parser's tree: its line, and its first decorator's line (None without
-# decorators). What places a statement's positions without generating the code before it (see reviewer.positions).
-StatementLines = list[tuple[int, int | None]]
+class StatementLine(NamedTuple):
+    """Where the stdlib parser puts a statement: its line, its first decorator's line (None without decorators),
+    and for a def or class, where each statement of its body is (None for other statements). What places a
+    statement's positions without generating the code around it (see reviewer.positions)."""
+
+    line: int
+    decorator_line: int | None
+    body: list[StatementLine] | None
+
+
+class Outline(NamedTuple):
+    """What the stdlib parser's tree tells of a file's statements, kept instead of the tree (which would double
+    the memory a file's analysis holds): where the module's statements are, and the first line, last line and
+    name of every def and class, which libcst's positions of them match (a finding's scope)."""
+
+    statements: list[StatementLine]
+    defs: list[tuple[int, int, str]]
 
 
 class Parsed(NamedTuple):
     module: cst.Module
-    statement_lines: StatementLines | None  # None when the stdlib parser rejects the file
+    outline: Outline | None  # None when the stdlib parser rejects the file
 
 
 def stdlib_parse(text: str, filename: str = "<unknown>") -> ast.Module:
@@ -171,14 +185,14 @@ def parse(text: str, rel: str) -> Parsed:
 
     if "\x00" in text:
         raise SourceError(Notice(rel, NoticeKind.SYNTAX_ERROR, "source contains NUL bytes"))
-    statement_lines, stdlib_error = _check_nesting(text, rel)
+    outline, stdlib_error = _check_nesting(text, rel)
     # Every node the parser builds runs libcst's validation, which checks what only hand-built nodes can get wrong
     # (a tenth of the parse). The parser's own nodes are valid by construction, so validation is off while it
     # runs; libcst's source says as much where it validates.
     validate = cst.CSTNode.__post_init__
     cst.CSTNode.__post_init__ = _parsed_node  # type: ignore[method-assign]
     try:
-        return Parsed(cst.parse_module(text), statement_lines)
+        return Parsed(cst.parse_module(text), outline)
     except cst.ParserSyntaxError as exc:
         if stdlib_error is not None and isinstance(stdlib_error.lineno, int):
             # CPython says what is wrong, and where, far better than libcst ("Missing parentheses in call to
@@ -206,9 +220,9 @@ def _too_deep(rel: str, line: int | None = None, reason: str = f"more than {MAX_
     return SourceError(Notice(rel, NoticeKind.SYNTAX_ERROR, f"too deeply nested to parse ({reason})", line=line))
 
 
-def _check_nesting(text: str, rel: str) -> tuple[StatementLines | None, SyntaxError | None]:
-    """Refuse code nested too deeply for libcst, before libcst sees it (see ``MAX_NESTING``); returns the lines of
-    the stdlib parser's top-level statements, or its syntax error.
+def _check_nesting(text: str, rel: str) -> tuple[Outline | None, SyntaxError | None]:
+    """Refuse code nested too deeply for libcst, before libcst sees it (see ``MAX_NESTING``); returns the outline
+    of the stdlib parser's tree, or its syntax error.
 
     The stdlib parser is a small fraction of libcst's cost and fails cleanly on deep input. When it rejects the file
     for another reason (libcst may know newer syntax than this interpreter), a token scan estimates the depth."""
@@ -226,12 +240,31 @@ def _check_nesting(text: str, rel: str) -> tuple[StatementLines | None, SyntaxEr
     line = _ast_depth(tree)
     if line is not None:
         raise _too_deep(rel, line)
-    return [(statement.lineno, _first_decorator_line(statement)) for statement in tree.body], None
+    defs: list[tuple[int, int, str]] = []
+    return Outline(_outline(tree.body, defs), defs), None
 
 
-def _first_decorator_line(statement: ast.stmt) -> int | None:
-    decorators = getattr(statement, "decorator_list", None)
-    return decorators[0].lineno if decorators else None
+_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def _outline(statements: list[ast.stmt], defs: list[tuple[int, int, str]]) -> list[StatementLine]:
+    """Where ``statements`` are, with the bodies of defs and classes; every def and class found among them and in
+    the blocks of other compound statements is added to ``defs``. Only statements are visited, a tenth of the
+    tree's nodes or less."""
+    lines = []
+    for statement in statements:
+        body = None
+        if isinstance(statement, _DEFS):
+            defs.append((statement.lineno, statement.end_lineno or statement.lineno, statement.name))
+            body = _outline(statement.body, defs)
+        elif statement.end_lineno != statement.lineno:  # a def takes a line of its own
+            for field in ("body", "orelse", "finalbody"):
+                _outline(getattr(statement, field, []), defs)
+            for clause in (*getattr(statement, "handlers", ()), *getattr(statement, "cases", ())):
+                _outline(clause.body, defs)
+        decorators = getattr(statement, "decorator_list", None)
+        lines.append(StatementLine(statement.lineno, decorators[0].lineno if decorators else None, body))
+    return lines
 
 
 def _ast_depth(tree: ast.AST) -> int | None:
