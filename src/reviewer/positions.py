@@ -99,9 +99,8 @@ class Positions:
     (the file's :class:`~reviewer.source.Outline`, which the parse gives): a file reports on a few statements, and
     generating all of its code costs half its parse. Inside a def or class, only the statements of its body that
     hold those nodes are, and so on down (a finding in a method of a 1,000-line model class generates the statement
-    of that method it is in). Where the
-    stdlib parser cannot place the statements (syntax newer than the running Python), or a generated statement
-    does not land where it says, the whole module is generated instead.
+    of that method it is in). Where the stdlib parser cannot place the statements (syntax newer than the running
+    Python), or a generated statement does not land where it says, the whole module is generated instead.
     """
 
     def __init__(self, module: cst.Module, outline: Outline | None) -> None:
@@ -139,6 +138,7 @@ class Positions:
             statement, placement, holds = work.pop()
             if statement in self._spans:
                 continue  # generated with the def or class it is in
+            # A def or class is split before it is searched: its parts are searched one by one anyway.
             parts = self._parts(statement, placement, wanted)
             if parts is not None:
                 holding = [(part, where, True) for part, where in parts.items() if _holds(part, wanted)]
@@ -150,17 +150,13 @@ class Positions:
                 continue
             if not (holds or _holds(statement, wanted)):
                 continue
-            if not self._generate(statement, placement):
-                return
-            wanted = {key: node for key, node in wanted.items() if node not in self._spans}
+            wanted = self._generate_for(statement, placement, wanted)
             if not wanted:
                 return
         # A node of a def or class generated in parts (its decorators, signature or bases), ...
         for statement, placement in list(self._in_parts.items()):
             if statement not in self._spans and _holds(statement, wanted):
-                if not self._generate(statement, placement):
-                    return
-                wanted = {key: node for key, node in wanted.items() if node not in self._spans}
+                wanted = self._generate_for(statement, placement, wanted)
                 if not wanted:
                     return
         # ... else the module itself, its header or footer comments, or a node from elsewhere.
@@ -192,14 +188,22 @@ class Positions:
         body = getattr(statement, "body", None)
         if placement.body is None or not isinstance(body, cst.IndentedBlock):
             return None
-        indent = self._module.default_indent if body.indent is None else body.indent
-        parts = _placements(body.body, placement.body, (*placement.indents, indent))
-        if parts is None or id(statement) in wanted or id(body) in wanted:
+        if id(statement) in wanted or id(body) in wanted:
             return None
         for child in children(statement):
             if child is not body and _holds(child, wanted):
                 return None
-        return parts
+        indent = self._module.default_indent if body.indent is None else body.indent
+        return _placements(body.body, placement.body, (*placement.indents, indent))
+
+    def _generate_for(
+        self, statement: cst.CSTNode, placement: _Placement, wanted: dict[int, cst.CSTNode]
+    ) -> dict[int, cst.CSTNode]:
+        """Generate a statement holding nodes asked for; the nodes still wanted after it (none once the whole
+        module had to be generated)."""
+        if not self._generate(statement, placement):
+            return {}
+        return {key: node for key, node in wanted.items() if node not in self._spans}
 
     def _generate(self, statement: cst.CSTNode, placement: _Placement) -> bool:
         """Generate one statement from its line; False (and the whole module generated) when it does not land where
