@@ -435,7 +435,7 @@ def test_a_loop_over_batches_queries_once_per_batch() -> None:
     assert_marked("""
         import itertools
         from shop.models import ImportBatch, Order, Summary
-        from shop.utils import grouper, load_in_batches
+        from shop.utils import grouper, load_in_batches, split
 
         def f(rows, ids, size, project):
             for batch in load_in_batches(rows):
@@ -449,6 +449,8 @@ def test_a_loop_over_batches_queries_once_per_batch() -> None:
                 for order in orders:
                     pass
             for group in grouper(ids, size):
+                Order.objects.filter(pk__in=ids).count()
+            for group in split(ids, size):
                 Order.objects.filter(pk__in=ids).count()  # reported
             for batch in ImportBatch.objects.all():
                 batch.save()  # reported

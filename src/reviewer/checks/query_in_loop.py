@@ -69,8 +69,9 @@ AWAITED_CONNECTIONS = re.compile(pattern_to_regex("asyncpg.{connect,create_pool,
 
 DEFAULT_MAX_LITERAL_ITEMS = 10
 # Words of a loop variable or of the function a loop iterates that say each item is a batch of rows
-# (``for batch in batched(ids, 500)``, ``for chunk in in_chunks(rows)``).
-BATCH_WORDS = frozenset({"batch", "batches", "batched", "chunk", "chunks", "chunked", "ichunked"})
+# (``for batch in batched(ids, 500)``, ``for chunk in in_chunks(rows)``, ``for group in grouper(ids, 100)``: the
+# itertools recipe, also in more-itertools).
+BATCH_WORDS = frozenset({"batch", "batches", "batched", "chunk", "chunks", "chunked", "ichunked", "grouper"})
 
 DJANGO_READ_ADVICE = (
     "fetch the rows once before the loop (`filter(pk__in=...)`, `in_bulk()`) or with `select_related()`/"
