@@ -177,6 +177,40 @@ CASES = {
                 if not Order.objects.filter(code=make()).exists():
                     break
     """,
+    "polling-loops": """
+        import asyncio
+        import time
+
+        from shop.models import Heartbeat, Order
+
+        class Worker:
+            def run(self):
+                while not self.stopping:
+                    Heartbeat.objects.filter(worker=self.name).update(seen=True)
+                    time.sleep(5)
+
+            async def arun(self, stop):
+                while not stop.is_set():
+                    await Order.objects.filter(paid=False).acount()
+                    await asyncio.sleep(1)
+
+            def ticks(self, event):
+                while True:
+                    event.wait(10)
+                    Order.objects.filter(stale=True).delete()
+
+            def rows_inside(self, ids):
+                while not self.stopping:
+                    for pk in ids:
+                        Order.objects.get(pk=pk)  # reported
+                    self.sleep()
+
+            def sleeps_elsewhere(self, queue):
+                while queue:
+                    def later():
+                        time.sleep(1)
+                    Order.objects.get(pk=queue.pop())  # reported
+    """,
     "sqlalchemy-sessions": """
         import requests
         from sqlalchemy import select

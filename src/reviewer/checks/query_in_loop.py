@@ -30,6 +30,7 @@ from reviewer.checks.base import (
     FileContext,
     bound_names,
     chained_calls,
+    descendants,
     last_name,
     pattern_to_regex,
     positional_arguments,
@@ -68,6 +69,9 @@ SESSION_TYPES = re.compile(pattern_to_regex(
 AWAITED_CONNECTIONS = re.compile(pattern_to_regex("asyncpg.{connect,create_pool,pool.create_pool}()"))
 
 DEFAULT_MAX_LITERAL_ITEMS = 10
+# What a loop calls to sleep or to wait for an event (`time.sleep()`, `await asyncio.sleep()`, `event.wait()`,
+# `self.sleep()`): a `while` loop that does is a polling or worker loop.
+WAITING_CALLS = frozenset({"sleep", "wait", "wait_for"})
 # Words of a loop variable or of the function a loop iterates that say each item is a batch of rows
 # (``for batch in batched(ids, 500)``, ``for chunk in in_chunks(rows)``, ``for group in grouper(ids, 100)``: the
 # itertools recipe, also in more-itertools).
@@ -292,8 +296,19 @@ class QueryInLoop(Check):
     def visit_While(self, node: cst.While) -> None:
         test_calls = _Calls()
         node.test.visit(test_calls)
-        if _leaves_early(node) or any(self._query(call, self._name_of(call.func)) for call in test_calls.found):
+        if _leaves_early(node) or any(self._query(call, self._name_of(call.func)) for call in test_calls.found) \
+                or self._waits(node):
             self._open_ended_loops.add(node)
+
+    def _waits(self, loop: cst.While) -> bool:
+        """Whether the loop sleeps or waits each time round: a polling or worker loop, whose iterations are ticks of
+        time or events as they come (``while not self.stopping: self.beat(); time.sleep(period)``), not rows."""
+        for node in descendants(loop.body, skip=(cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+            if type(node) is cst.Call and (
+                last_name(node.func) in WAITING_CALLS or self.ctx.qualified_name(node.func) == "select.select"
+            ):
+                return True
+        return False
 
     def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
         last = node.body[-1] if node.body else None
