@@ -211,6 +211,48 @@ CASES = {
                         time.sleep(1)
                     Order.objects.get(pk=queue.pop())  # reported
     """,
+    "cached-values": """
+        from shop.models import Customer, Domain, Order
+
+        _default = None
+        _settings = object()
+
+        def default_domain():
+            global _default
+            if _default is None:
+                try:
+                    _default = Domain.objects.get(name="default")
+                except Domain.DoesNotExist:
+                    _default = Domain(name="default")
+            return _default
+
+        class Pricing:
+            def rates(self):
+                if not hasattr(self, "_rates"):
+                    self._rates = list(Order.objects.values_list("rate", flat=True))
+                return self._rates
+
+            def price(self, ids):
+                for i in ids:
+                    self.rates()
+                    if self._customer is None or i:
+                        self._customer = Customer.objects.get(pk=1)
+                    if _settings.domain is None:
+                        _settings.domain = Domain.objects.get(pk=1)
+
+        def per_row(orders, cache):
+            for order in orders:
+                default_domain()
+                if order.customer_cache is None:
+                    order.customer_cache = Customer.objects.get(pk=order.customer_id)  # reported
+                if order.pk not in cache:
+                    cache[order.pk] = Customer.objects.get(pk=order.customer_id)  # reported
+                local = None
+                if local is None:
+                    local = Domain.objects.get(pk=order.domain_id)  # reported
+                if _default is None:
+                    Domain.objects.get(pk=order.domain_id)  # reported
+    """,
     "sqlalchemy-sessions": """
         import requests
         from sqlalchemy import select

@@ -31,10 +31,12 @@ from reviewer.checks.base import (
     bound_names,
     chained_calls,
     descendants,
+    dotted_name,
     last_name,
     pattern_to_regex,
     positional_arguments,
     shape,
+    string_value,
     subscript_index,
 )
 from reviewer.checks.django_orm import (
@@ -188,6 +190,47 @@ class _LoopExits(cst.CSTVisitor):
 
     def visit_Lambda(self, node: cst.Lambda) -> bool:
         return False
+
+
+NESTED_SCOPES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
+
+
+def _tested_for_absence(test: cst.BaseExpression) -> list[str]:
+    """What an ``if`` test checks to be unset: ``x is None``, ``x == None``, ``not x``, ``not hasattr(obj, "x")``
+    (``obj.x``), also as an operand of ``and``/``or``."""
+    if isinstance(test, cst.BooleanOperation):
+        return [*_tested_for_absence(test.left), *_tested_for_absence(test.right)]
+    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+        comparison = test.comparisons[0]
+        if isinstance(comparison.operator, (cst.Is, cst.Equal)) and isinstance(comparison.comparator, cst.Name) \
+                and comparison.comparator.value == "None":
+            dotted = dotted_name(test.left)
+            return [dotted] if dotted else []
+        return []
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        operand = test.expression
+        if isinstance(operand, cst.Call) and isinstance(operand.func, cst.Name) and operand.func.value == "hasattr" \
+                and len(operand.args) == 2:
+            owner, attribute = dotted_name(operand.args[0].value), string_value(operand.args[1].value)
+            return [f"{owner}.{attribute}"] if owner and attribute else []
+        dotted = dotted_name(operand)
+        return [dotted] if dotted else []
+    return []
+
+
+def _assigns(body: cst.BaseSuite, dotted: str) -> bool:
+    """Whether ``body`` assigns ``dotted`` (``x = ...``, ``self.x: T = ...``, ``setattr(self, "x", ...)``)."""
+    for node in descendants(body, skip=NESTED_SCOPES):
+        if type(node) in (cst.Assign, cst.AnnAssign):
+            targets = [target.target for target in node.targets] if type(node) is cst.Assign else [node.target]
+            if any(dotted_name(target) == dotted for target in targets):
+                return True
+        elif type(node) is cst.Call and isinstance(node.func, cst.Name) and node.func.value == "setattr" \
+                and len(node.args) >= 2:
+            owner, attribute = dotted_name(node.args[0].value), string_value(node.args[1].value)
+            if owner and attribute and f"{owner}.{attribute}" == dotted:
+                return True
+    return False
 
 
 def _leaves_early(loop: cst.For | cst.While) -> bool:
@@ -385,6 +428,9 @@ class QueryInLoop(Check):
         query = self._query(node, name)
         owner = self._owning_function()
         if query is not None:
+            if self._fills_cache(node):
+                self._skip_inner_calls(node)
+                return
             written, advice, requires = query
             if owner is not None and requires is None:
                 self.ctx.add_fact("query-function", (owner, written))
@@ -395,6 +441,8 @@ class QueryInLoop(Check):
         name = self._own_method(node.func) or name
         if name is None or "." not in name or "()" in name or "[]" in name:
             return  # not a plain module-level function of some module
+        if self._fills_cache(node):
+            return
         if owner is not None:
             self.ctx.add_fact("calls", (owner, name))
         if self._in_repeating_loop():
@@ -403,6 +451,38 @@ class QueryInLoop(Check):
                 f"`{shape(node.func)}()` runs a query per iteration of the loop ({{via}}): {PROJECT_ADVICE}",
                 requires=("query-function", name),
             )
+
+    def _fills_cache(self, call: cst.Call) -> bool:
+        """Whether ``call`` is in the branch that fills a cached value, which runs once whatever loop calls it:
+        ``if _default is None: _default = Domain.objects.get(...)`` for a module global (declared ``global``), an
+        attribute of ``self`` or ``cls``, or an attribute of a module-level object. A cache keyed per row
+        (``if key not in cache``) still runs once per row, and an attribute of a row is per row too."""
+        function = self.ctx.function_node
+        for statement in reversed(self.ctx.statements):
+            if statement is function:
+                return False
+            if type(statement) is not cst.If:
+                continue
+            for cached in _tested_for_absence(statement.test):
+                if self._outlives_call(cached) and _assigns(statement.body, cached) \
+                        and any(inner is call for inner in descendants(statement.body, skip=NESTED_SCOPES)):
+                    return True
+        return False
+
+    def _outlives_call(self, dotted: str) -> bool:
+        """Whether ``dotted`` names something that keeps its value between calls of the current function."""
+        function = self.ctx.function_node
+        root, _, attribute = dotted.partition(".")
+        if not attribute:
+            return isinstance(function, cst.FunctionDef) and any(
+                type(node) in (cst.Global, cst.Nonlocal) and any(item.name.value == root for item in node.names)
+                for node in descendants(function.body, skip=NESTED_SCOPES)
+            )
+        if root in ("self", "cls"):
+            return True
+        frame = self.ctx.function_frame
+        found, _ = self.ctx.lookup(root)
+        return found and (frame is None or root not in frame.bindings)
 
     def _query(self, call: cst.Call, name: str | None) -> tuple[str, str, tuple[str, str] | None] | None:
         """(the query as written, how to batch it, the project fact it depends on) for a call that runs a query."""
