@@ -41,6 +41,22 @@ CASES = {
                 cursor.execute(f"SELECT * FROM t WHERE name = '{name}'")  # reported
                 cursor.execute("SELECT * FROM t WHERE name = %s", [name])
     """,
+    "quote-name-through-a-local-name": """
+        def forwards(apps, schema_editor):
+            Order = apps.get_model("shop", "Order")
+            qn = schema_editor.quote_name
+            table = qn(Order._meta.db_table)
+            with schema_editor.connection.cursor() as cursor:
+                cursor.execute(f"UPDATE {table} SET total = 0 WHERE total IS NULL")
+                cursor.execute(f"UPDATE {qn(Order._meta.db_table)} SET paid = false")
+
+        def rename(schema_editor, name, lookup):
+            qn = schema_editor.quote_name
+            with schema_editor.connection.cursor() as cursor:
+                cursor.execute(f"ALTER TABLE {qn(name)} RENAME TO old")  # reported
+                qn = lookup
+                cursor.execute(f"SELECT * FROM {qn('orders')}")  # reported
+    """,
     "percent-format-and-format": """
         import sqlite3
 

@@ -187,6 +187,8 @@ class SqlInjection(Check):
         # allow-list.
         self._values: dict[object, dict[str, Sql]] = {}
         self._checked: dict[object, set[str]] = {}
+        # Per scope: names bound to a `quote_name` method (`qn = connection.ops.quote_name`, a migration's idiom).
+        self._quoters: dict[object, set[str]] = {}
         # Comprehension targets while their comprehension is being evaluated: name -> the iterable's value.
         self._overlay: list[dict[str, Sql]] = []
 
@@ -271,6 +273,11 @@ class SqlInjection(Check):
 
     def _assign(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
         if isinstance(target, cst.Name):
+            quoters = self._quoters.setdefault(self._scope(), set())
+            if isinstance(value, cst.Attribute) and value.attr.value == "quote_name":
+                quoters.add(target.value)
+            else:
+                quoters.discard(target.value)
             evaluated = self._value(value)
             if evaluated.culprit is not None and evaluated.origin is None and self._is_built(value):
                 evaluated = replace(evaluated, origin=value)
@@ -631,15 +638,15 @@ class SqlInjection(Check):
             if any(arg.star for arg in node.args):
                 return OPAQUE
             return self._all_of([arg.value for arg in arguments], None)
+        if method == "quote_name" or self._is_quoter(node.func):
+            # `connection.ops.quote_name(column)` only wraps its argument in quotes, escaping nothing.
+            return self._all_of([arg.value for arg in arguments], None)
         if method is None:
             return OPAQUE
         if method == "replace" and len(arguments) == 2:
             pair = (string_value(arguments[0].value), string_value(arguments[1].value))
             if pair in ESCAPING_REPLACEMENTS:
                 return CONSTANT
-        if method == "quote_name":
-            # `connection.ops.quote_name(column)` only wraps its argument in quotes, escaping nothing.
-            return self._all_of([arg.value for arg in arguments], None)
         receiver = node.func.value  # type: ignore[attr-defined]
         template = self._value(receiver)
         if method == "join":
@@ -662,6 +669,12 @@ class SqlInjection(Check):
                 return self._all_of([arg.value for arg in arguments[1:]], receiver_value)
             return self._all_of([arg.value for arg in arguments], receiver_value)
         return OPAQUE
+
+    def _is_quoter(self, func: cst.BaseExpression) -> bool:
+        """A name bound to a `quote_name` method, in this scope, an enclosing function or the module."""
+        return isinstance(func, cst.Name) and any(
+            func.value in self._quoters.get(scope, ()) for scope in [*self._scopes(), "module"]
+        )
 
     def _all_of(self, nodes: list[cst.BaseExpression], base: Sql | None) -> Sql:
         values = [self._value(node) for node in nodes]
