@@ -193,6 +193,7 @@ class _LoopExits(cst.CSTVisitor):
 
 
 NESTED_SCOPES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
+_NOT_FILLING = object()
 
 
 def _tested_for_absence(test: cst.BaseExpression) -> list[str]:
@@ -282,6 +283,11 @@ class QueryInLoop(Check):
         self._blocks: list[tuple[cst.CSTNode | None, bool]] = []
         # Per function (None: module level): names bound to a small literal collection or integer.
         self._small_literals: dict[cst.CSTNode | None, set[str]] = {}
+        # Bodies of `if` statements that fill a cached value -> the function they are in; the functions of those
+        # being visited; and per function, the names it declares global or nonlocal.
+        self._cache_fills: dict[cst.BaseSuite, cst.CSTNode | None] = {}
+        self._filling: list[cst.CSTNode | None] = []
+        self._outer_names: dict[cst.FunctionDef, set[str]] = {}
 
 
     # -- names ----------------------------------------------------------------------------------------------------
@@ -359,9 +365,29 @@ class QueryInLoop(Check):
             isinstance(statement, (cst.Break, cst.Return, cst.Raise)) for statement in last.body
         )
         self._blocks.append((self.ctx.current_loop, exits))
+        self._enter_suite(node)
 
     def leave_IndentedBlock(self, original_node: cst.IndentedBlock) -> None:
         self._blocks.pop()
+        self._leave_suite(original_node)
+
+    def visit_SimpleStatementSuite(self, node: cst.SimpleStatementSuite) -> None:
+        self._enter_suite(node)
+
+    def leave_SimpleStatementSuite(self, original_node: cst.SimpleStatementSuite) -> None:
+        self._leave_suite(original_node)
+
+    def visit_If(self, node: cst.If) -> None:
+        if any(_assigns(node.body, cached) and self._outlives_call(cached) for cached in _tested_for_absence(node.test)):
+            self._cache_fills[node.body] = self.ctx.function_node
+
+    def _enter_suite(self, node: cst.BaseSuite) -> None:
+        if node in self._cache_fills:
+            self._filling.append(self._cache_fills[node])
+
+    def _leave_suite(self, node: cst.BaseSuite) -> None:
+        if self._cache_fills.pop(node, _NOT_FILLING) is not _NOT_FILLING:
+            self._filling.pop()
 
     def leave_Assign(self, original_node: cst.Assign) -> None:
         value = original_node.value
@@ -428,7 +454,7 @@ class QueryInLoop(Check):
         query = self._query(node, name)
         owner = self._owning_function()
         if query is not None:
-            if self._fills_cache(node):
+            if self._fills_cache():
                 self._skip_inner_calls(node)
                 return
             written, advice, requires = query
@@ -441,7 +467,7 @@ class QueryInLoop(Check):
         name = self._own_method(node.func) or name
         if name is None or "." not in name or "()" in name or "[]" in name:
             return  # not a plain module-level function of some module
-        if self._fills_cache(node):
+        if self._fills_cache():
             return
         if owner is not None:
             self.ctx.add_fact("calls", (owner, name))
@@ -452,32 +478,27 @@ class QueryInLoop(Check):
                 requires=("query-function", name),
             )
 
-    def _fills_cache(self, call: cst.Call) -> bool:
-        """Whether ``call`` is in the branch that fills a cached value, which runs once whatever loop calls it:
-        ``if _default is None: _default = Domain.objects.get(...)`` for a module global (declared ``global``), an
-        attribute of ``self`` or ``cls``, or an attribute of a module-level object. A cache keyed per row
-        (``if key not in cache``) still runs once per row, and an attribute of a row is per row too."""
+    def _fills_cache(self) -> bool:
+        """Whether the code being visited is in the branch that fills a cached value, which runs once whatever loop
+        calls it: ``if _default is None: _default = Domain.objects.get(...)`` for a module global (declared
+        ``global``), an attribute of ``self`` or ``cls``, or an attribute of a module-level object. A cache keyed
+        per row (``if key not in cache``) still runs once per row, and an attribute of a row is per row too."""
         function = self.ctx.function_node
-        for statement in reversed(self.ctx.statements):
-            if statement is function:
-                return False
-            if type(statement) is not cst.If:
-                continue
-            for cached in _tested_for_absence(statement.test):
-                if self._outlives_call(cached) and _assigns(statement.body, cached) \
-                        and any(inner is call for inner in descendants(statement.body, skip=NESTED_SCOPES)):
-                    return True
-        return False
+        return any(filling is function for filling in self._filling)
 
     def _outlives_call(self, dotted: str) -> bool:
         """Whether ``dotted`` names something that keeps its value between calls of the current function."""
         function = self.ctx.function_node
         root, _, attribute = dotted.partition(".")
         if not attribute:
-            return isinstance(function, cst.FunctionDef) and any(
-                type(node) in (cst.Global, cst.Nonlocal) and any(item.name.value == root for item in node.names)
-                for node in descendants(function.body, skip=NESTED_SCOPES)
-            )
+            if not isinstance(function, cst.FunctionDef):
+                return False
+            if function not in self._outer_names:
+                self._outer_names[function] = {
+                    item.name.value for node in descendants(function.body, skip=NESTED_SCOPES)
+                    if type(node) in (cst.Global, cst.Nonlocal) for item in node.names  # type: ignore[attr-defined]
+                }
+            return root in self._outer_names[function]
         if root in ("self", "cls"):
             return True
         frame = self.ctx.function_frame
