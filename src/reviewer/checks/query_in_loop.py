@@ -212,8 +212,8 @@ def _tested_for_absence(test: cst.BaseExpression) -> list[str]:
         operand = test.expression
         if isinstance(operand, cst.Call) and isinstance(operand.func, cst.Name) and operand.func.value == "hasattr" \
                 and len(operand.args) == 2:
-            owner, attribute = dotted_name(operand.args[0].value), string_value(operand.args[1].value)
-            return [f"{owner}.{attribute}"] if owner and attribute else []
+            named = _attribute_named(operand)
+            return [named] if named else []
         dotted = dotted_name(operand)
         return [dotted] if dotted else []
     return []
@@ -227,11 +227,15 @@ def _assigns(body: cst.BaseSuite, dotted: str) -> bool:
             if any(dotted_name(target) == dotted for target in targets):
                 return True
         elif type(node) is cst.Call and isinstance(node.func, cst.Name) and node.func.value == "setattr" \
-                and len(node.args) >= 2:
-            owner, attribute = dotted_name(node.args[0].value), string_value(node.args[1].value)
-            if owner and attribute and f"{owner}.{attribute}" == dotted:
-                return True
+                and len(node.args) >= 2 and _attribute_named(node) == dotted:
+            return True
     return False
+
+
+def _attribute_named(call: cst.Call) -> str | None:
+    """``obj.x`` for ``hasattr(obj, "x")`` or ``setattr(obj, "x", ...)``."""
+    owner, attribute = dotted_name(call.args[0].value), string_value(call.args[1].value)
+    return f"{owner}.{attribute}" if owner and attribute else None
 
 
 def _leaves_early(loop: cst.For | cst.While) -> bool:
@@ -352,7 +356,7 @@ class QueryInLoop(Check):
     def _waits(self, loop: cst.While) -> bool:
         """Whether the loop sleeps or waits each time round: a polling or worker loop, whose iterations are ticks of
         time or events as they come (``while not self.stopping: self.beat(); time.sleep(period)``), not rows."""
-        for node in descendants(loop.body, skip=(cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+        for node in descendants(loop.body, skip=NESTED_SCOPES):
             if type(node) is cst.Call and (
                 last_name(node.func) in WAITING_CALLS or self.ctx.qualified_name(node.func) == "select.select"
             ):

@@ -273,11 +273,13 @@ class SqlInjection(Check):
 
     def _assign(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
         if isinstance(target, cst.Name):
-            quoters = self._quoters.setdefault(self._scope(), set())
-            if isinstance(value, cst.Attribute) and value.attr.value == "quote_name":
-                quoters.add(target.value)
-            else:
-                quoters.discard(target.value)
+            scope = self._scope()
+            if scope is not None:  # as `_set`: class bodies are not tracked
+                quoters = self._quoters.setdefault(scope, set())
+                if isinstance(value, cst.Attribute) and value.attr.value == "quote_name":
+                    quoters.add(target.value)
+                else:
+                    quoters.discard(target.value)
             evaluated = self._value(value)
             if evaluated.culprit is not None and evaluated.origin is None and self._is_built(value):
                 evaluated = replace(evaluated, origin=value)
